@@ -1,0 +1,79 @@
+//! Who is calling, and from which AI session.
+//!
+//! Until SSO lands, the user comes from the config (`identity.user`), else from the upstream's
+//! own "who am I" (GitHub `/user`), else from the OS account, marked as unverified. Roles come
+//! from the config. The AI session comes from Claude Code: `CLAUDE_CODE_SESSION_ID` in the
+//! environment, `_meta["claudecode/toolUseId"]` per call, and the per-session state file the
+//! `claude-enterprise hook` command writes (prompt hash, model).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::audit::AiContext;
+
+/// Where the user name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `identity.user` in the config.
+    Config,
+    /// The upstream's "who am I" for the token in use.
+    Upstream,
+    /// The OS account: nothing vouches for it.
+    Os,
+}
+
+/// The user a call runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// E-mail or login, as written to the audit trail.
+    pub user: String,
+    /// Roles, from the config.
+    pub roles: Vec<String>,
+    /// Where `user` came from.
+    pub source: IdentitySource,
+}
+
+impl Caller {
+    /// The OS account, as a last resort.
+    pub fn from_os(roles: Vec<String>) -> Self {
+        let name = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Self {
+            user: format!("os:{name}"),
+            roles,
+            source: IdentitySource::Os,
+        }
+    }
+}
+
+/// Per-session facts recorded by the Claude Code hooks.
+#[derive(Debug, Default, Deserialize)]
+struct SessionState {
+    prompt_hash: Option<String>,
+    model: Option<String>,
+}
+
+/// The state file of a Claude Code session, written by `claude-enterprise hook`.
+pub fn session_state_path(session_id: &str) -> Option<PathBuf> {
+    // The id comes from the environment: never let it name a path outside the sessions dir.
+    if session_id.is_empty() || !session_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None;
+    }
+    crate::config::state_dir().map(|d| d.join("sessions").join(format!("{session_id}.json")))
+}
+
+/// The AI context of one call: the session from the environment, the hooks' state file, and
+/// the call's tool-use id.
+pub fn ai_context(session_id: Option<&str>, tool_use_id: Option<String>) -> AiContext {
+    let state = session_id
+        .and_then(session_state_path)
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<SessionState>(&b).ok())
+        .unwrap_or_default();
+    AiContext {
+        session_id: session_id.map(str::to_owned),
+        prompt_hash: state.prompt_hash,
+        model: state.model,
+        tool_use_id,
+    }
+}

@@ -1,0 +1,191 @@
+//! The governed pipeline around an MCP server: the **API boundary** every server crate uses.
+//!
+//! A server crate implements [`Upstream`]: its tool table, argument parsing into a typed call,
+//! the scope checks that need upstream facts, and the execution. [`GovernedServer`] wraps it in
+//! an rmcp `ServerHandler` that filters `tools/list` by policy, checks every `tools/call`,
+//! writes the intent (fsync'd, before any write runs) and the outcome to the journal, strips
+//! hidden characters from upstream text, and maps errors to what a user can act on. A server
+//! crate never writes audit events or decides role policy itself.
+
+mod pipeline;
+mod transport;
+
+use std::{collections::BTreeMap, future::Future, sync::Arc};
+
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use crate::audit::Access;
+use crate::{identity::Caller, policy::Decision};
+pub use pipeline::{GovernedServer, Kernel, KernelError};
+pub use transport::{ServeError, serve_http, serve_stdio};
+
+/// One tool as the server declares it.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    /// MCP tool name (`github_create_pull_request`).
+    pub name: &'static str,
+    /// Human title.
+    pub title: &'static str,
+    /// What the model reads to choose the tool.
+    pub description: &'static str,
+    /// Read or write: decides fsync'd intents, confirmations and annotations.
+    pub access: Access,
+    /// Calling twice with the same arguments changes nothing more.
+    pub idempotent: bool,
+    /// JSON Schema of the arguments.
+    pub input_schema: Arc<JsonObject>,
+}
+
+impl ToolSpec {
+    /// A tool whose arguments are `P`.
+    pub fn new<P: JsonSchema + 'static>(
+        name: &'static str,
+        title: &'static str,
+        description: &'static str,
+        access: Access,
+    ) -> Self {
+        Self {
+            name,
+            title,
+            description,
+            access,
+            idempotent: access == Access::Read,
+            input_schema: rmcp::handler::server::common::schema_for_type::<P>(),
+        }
+    }
+
+    /// The audit `action`: the tool name without its upstream prefix.
+    pub fn action(&self) -> &'static str {
+        self.name.split_once('_').map_or(self.name, |(_, rest)| rest)
+    }
+}
+
+/// Parses a tool's arguments into its typed parameters, or says what is wrong with them.
+pub fn parse_args<P: DeserializeOwned>(tool: &str, args: Value) -> Result<P, ToolError> {
+    serde_json::from_value(args)
+        .map_err(|e| ToolError::InvalidArguments(format!("{tool}: {e}")))
+}
+
+/// What a tool returns.
+#[derive(Debug, Clone, Default)]
+pub struct ToolOutput {
+    /// The structured result (an object), trimmed to what a model needs.
+    pub value: Value,
+    /// Resource keys for the audit event (`repo`, `pull_number`, `issue_key`, ...).
+    pub resources: BTreeMap<String, Value>,
+}
+
+impl ToolOutput {
+    /// A result with no extra audit keys.
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an audit key.
+    pub fn with_resource(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.resources.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// The result of the server's own scope checks on a call, before anything is sent upstream.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// Allow or deny, with the rule (`github.write_scope`).
+    pub decision: Decision,
+    /// Resource keys for the audit event.
+    pub resources: BTreeMap<String, Value>,
+}
+
+impl Authorization {
+    /// An allow by no scope rule (the tool policy's decision stands), touching `resources`.
+    pub fn unscoped(resources: BTreeMap<String, Value>) -> Self {
+        Self::allow("", resources)
+    }
+
+    /// An allow by `rule`, touching `resources`.
+    pub fn allow(rule: &str, resources: BTreeMap<String, Value>) -> Self {
+        Self {
+            decision: Decision::allow(rule),
+            resources,
+        }
+    }
+}
+
+/// Why a tool call failed, as the user and the audit trail see it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolError {
+    /// The arguments do not fit the tool's schema, or break one of its limits.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    /// A policy rule refused the call.
+    #[error("denied by policy rule `{}`: {}", .0.rule, .0.reason)]
+    Denied(Decision),
+    /// The thing asked for does not exist (or the token cannot see it).
+    #[error("{0}")]
+    NotFound(String),
+    /// No credentials, or the upstream rejected them; says which command fixes it.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The upstream refused or failed; the message is the upstream's, made readable.
+    #[error("{0}")]
+    Upstream(String),
+    /// Something on this machine failed (the journal, a timeout budget).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ToolError {
+    /// `denied` for policy refusals, `error` otherwise: the audit `result`.
+    pub fn audit_result(&self) -> &'static str {
+        match self {
+            ToolError::Denied(_) => "denied",
+            _ => "error",
+        }
+    }
+}
+
+/// One upstream (GitHub, Jira, ...) as a governed server sees it.
+pub trait Upstream: Send + Sync + 'static {
+    /// The typed call, parsed from a tool name and its arguments.
+    type Call: Send + 'static;
+
+    /// Binary name, for `serverInfo` and the audit event (`github-mcp`).
+    fn server_name(&self) -> &'static str;
+
+    /// The upstream's short name, the audit `tool` (`github`).
+    fn upstream_name(&self) -> &'static str;
+
+    /// Every tool the binary has. No tool that deletes, pushes or merges may appear here.
+    fn tools(&self) -> &[ToolSpec];
+
+    /// Instructions for the model, sent at initialization.
+    fn instructions(&self) -> String;
+
+    /// Parses a call of the named tool (one of [`Upstream::tools`]).
+    fn parse(&self, tool: &str, args: Value) -> Result<Self::Call, ToolError>;
+
+    /// The server's own scope checks; may read the upstream (team membership) but never write.
+    fn authorize(
+        &self,
+        call: &Self::Call,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<Authorization, ToolError>> + Send;
+
+    /// Runs the call against the upstream.
+    fn execute(
+        &self,
+        call: Self::Call,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send;
+
+    /// The upstream's name for the token's owner, when `identity.user` is unset.
+    fn whoami(&self) -> impl Future<Output = Option<String>> + Send;
+}

@@ -1,0 +1,398 @@
+//! The governed call, in order: identity, policy, intent, tool, safety, outcome, result.
+
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
+
+use rmcp::{
+    ErrorData as McpError, RoleServer, ServerHandler,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock as Content, Implementation,
+        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+        ToolAnnotations,
+    },
+    service::RequestContext,
+};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use super::{Access, ToolError, ToolSpec, Upstream};
+use crate::{
+    audit::{AuditEvent, Journal, Phase, ServerInfo, canonical_json, redact_parameters},
+    config::{Config, LoadedConfig},
+    content::strip_hidden_json,
+    identity::{Caller, IdentitySource, ai_context},
+    policy::{Decision, PatternError, ToolPolicy},
+};
+
+/// The kernel could not be built from the config.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KernelError {
+    /// A policy glob does not compile.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+}
+
+/// What every governed server shares: the config in force, the compiled tool policy and the
+/// journal. Built once per process.
+pub struct Kernel {
+    config: Config,
+    config_source: String,
+    tool_policy: ToolPolicy,
+    journal: Result<Journal, String>,
+    policy_digest: String,
+    host: String,
+    server: ServerInfo,
+    session_id: Option<String>,
+}
+
+impl Kernel {
+    /// Builds the kernel for the binary `server_name`. A journal that cannot be opened is not
+    /// fatal: reads go on with a warning and writes are refused, naming the path.
+    pub fn new(loaded: LoadedConfig, server_name: &str) -> Result<Self, KernelError> {
+        let config = loaded.config;
+        let tool_policy = ToolPolicy::new(&config.policy)?;
+        let journal = match config.audit.dir.clone().or_else(|| {
+            crate::config::state_dir().map(|d| d.join("audit"))
+        }) {
+            Some(dir) => Journal::open(&dir, server_name.trim_end_matches("-mcp"))
+                .map(|(journal, _repairs)| journal)
+                .map_err(|e| e.to_string()),
+            None => Err(crate::audit::AuditError::NoDirectory.to_string()),
+        };
+        if let Err(e) = &journal {
+            tracing::warn!("{e}; write tools are refused until the journal can be written");
+        }
+        let policy_digest = {
+            use sha2::Digest;
+            let value = serde_json::to_value(&config).expect("the config serializes");
+            format!("sha256:{}", hex::encode(sha2::Sha256::digest(canonical_json(&value))))
+        };
+        Ok(Self {
+            config_source: loaded.source.to_string(),
+            config,
+            tool_policy,
+            journal,
+            policy_digest,
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            server: ServerInfo {
+                name: server_name.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            session_id: std::env::var("CLAUDE_CODE_SESSION_ID").ok().filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the config came from.
+    pub fn config_source(&self) -> &str {
+        &self.config_source
+    }
+
+    /// The compiled tool policy.
+    pub fn tool_policy(&self) -> &ToolPolicy {
+        &self.tool_policy
+    }
+}
+
+/// An [`Upstream`] wrapped in the governed pipeline: an rmcp `ServerHandler`.
+pub struct GovernedServer<U: Upstream> {
+    kernel: Arc<Kernel>,
+    upstream: Arc<U>,
+    caller: Arc<OnceCell<Caller>>,
+}
+
+impl<U: Upstream> Clone for GovernedServer<U> {
+    fn clone(&self) -> Self {
+        Self {
+            kernel: self.kernel.clone(),
+            upstream: self.upstream.clone(),
+            caller: self.caller.clone(),
+        }
+    }
+}
+
+/// Everything the journal needs to know about one call.
+struct CallRecord<'a> {
+    spec: &'a ToolSpec,
+    call_id: String,
+    caller: Caller,
+    parameters: Value,
+    tool_use_id: Option<String>,
+    decision: Decision,
+    resources: BTreeMap<String, Value>,
+}
+
+impl<U: Upstream> GovernedServer<U> {
+    /// Wraps `upstream` with `kernel`.
+    pub fn new(kernel: Arc<Kernel>, upstream: U) -> Self {
+        Self {
+            kernel,
+            upstream: Arc::new(upstream),
+            caller: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    fn roles(&self) -> &[String] {
+        &self.kernel.config.identity.roles
+    }
+
+    /// The tools this user may see, as MCP tools.
+    pub fn visible_tools(&self) -> Vec<Tool> {
+        self.upstream
+            .tools()
+            .iter()
+            .filter(|spec| self.kernel.tool_policy.tool(self.roles(), spec.name).allowed)
+            .map(|spec| self.mcp_tool(spec))
+            .collect()
+    }
+
+    fn mcp_tool(&self, spec: &ToolSpec) -> Tool {
+        let write = spec.access == Access::Write;
+        let mut annotations = ToolAnnotations::new()
+            .read_only(!write)
+            .destructive(false)
+            .idempotent(spec.idempotent)
+            .open_world(true);
+        annotations.title = Some(spec.title.to_owned());
+        let mut tool = Tool::new(spec.name, spec.description, spec.input_schema.clone())
+            .annotate(annotations);
+        tool.title = Some(spec.title.to_owned());
+        if write && self.kernel.config.safety.confirm_writes {
+            let mut meta = rmcp::model::MetaObject::default();
+            meta.0.insert("anthropic/requiresUserInteraction".into(), Value::Bool(true));
+            tool.meta = Some(meta);
+        }
+        tool
+    }
+
+    async fn caller(&self) -> Caller {
+        self.caller
+            .get_or_init(|| async {
+                let roles = self.roles().to_vec();
+                if let Some(user) = &self.kernel.config.identity.user {
+                    return Caller {
+                        user: user.clone(),
+                        roles,
+                        source: IdentitySource::Config,
+                    };
+                }
+                match self.upstream.whoami().await {
+                    Some(user) => Caller {
+                        user,
+                        roles,
+                        source: IdentitySource::Upstream,
+                    },
+                    None => Caller::from_os(roles),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    fn event(&self, record: &CallRecord<'_>, phase: Phase) -> AuditEvent {
+        let audit = &self.kernel.config.audit;
+        AuditEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            seq: 0,
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            user: record.caller.user.clone(),
+            roles: record.caller.roles.clone(),
+            tool: self.upstream.upstream_name().to_owned(),
+            action: record.spec.action().to_owned(),
+            access: record.spec.access,
+            phase,
+            call_id: record.call_id.clone(),
+            parameters: redact_parameters(&record.parameters, audit.capture, audit.max_inline_bytes),
+            result: None,
+            error: None,
+            duration_ms: None,
+            decision: record.decision.clone(),
+            stripped_chars: None,
+            resources: record.resources.clone(),
+            ai_context: ai_context(self.kernel.session_id.as_deref(), record.tool_use_id.clone()),
+            server: self.kernel.server.clone(),
+            host: self.kernel.host.clone(),
+            policy_digest: self.kernel.policy_digest.clone(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    /// Writes an outcome; for reads a failing journal only warns (returned as a note).
+    fn record_outcome(
+        &self,
+        record: &CallRecord<'_>,
+        started: Instant,
+        outcome: Result<Option<usize>, &ToolError>,
+    ) -> Option<String> {
+        let mut event = self.event(record, Phase::Outcome);
+        event.duration_ms = Some(started.elapsed().as_millis() as u64);
+        match outcome {
+            Ok(stripped) => {
+                event.result = Some("success".into());
+                event.stripped_chars = stripped.filter(|n| *n > 0);
+            }
+            Err(e) => {
+                event.result = Some(e.audit_result().into());
+                event.error = Some(e.to_string());
+            }
+        }
+        let durable = record.spec.access == Access::Write;
+        let written = match &self.kernel.journal {
+            Ok(journal) => journal.append(event, durable).map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        written.err().map(|e| {
+            tracing::warn!("audit outcome not recorded: {e}");
+            format!("warning: this call was not recorded in the audit journal: {e}")
+        })
+    }
+
+    /// Runs one governed call. Protocol errors only for unknown (or hidden) tools.
+    pub async fn governed_call(
+        &self,
+        name: &str,
+        arguments: Option<rmcp::model::JsonObject>,
+        tool_use_id: Option<String>,
+    ) -> Result<CallToolResult, McpError> {
+        let started = Instant::now();
+        let unknown = || McpError::invalid_params(format!("unknown tool: {name}"), None);
+        let spec = self
+            .upstream
+            .tools()
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(unknown)?;
+        let args = Value::Object(arguments.unwrap_or_default());
+        let caller = self.caller().await;
+        let mut record = CallRecord {
+            spec,
+            call_id: uuid::Uuid::now_v7().to_string(),
+            caller,
+            parameters: args.clone(),
+            tool_use_id,
+            decision: self.kernel.tool_policy.tool(self.roles(), spec.name),
+            resources: BTreeMap::new(),
+        };
+        if !record.decision.allowed {
+            // Hidden: the caller gets the unknown-tool answer, the journal gets the attempt.
+            let denied = ToolError::Denied(record.decision.clone());
+            self.record_outcome(&record, started, Err(&denied));
+            return Err(unknown());
+        }
+        let fail = |record: &CallRecord<'_>, error: ToolError| {
+            let note = self.record_outcome(record, started, Err(&error));
+            Ok(error_result(&error, note))
+        };
+        let size = serde_json::to_vec(&args).map_or(0, |v| v.len());
+        let limit = self.kernel.config.safety.max_argument_bytes;
+        if size > limit {
+            record.parameters = Value::Null;
+            return fail(&record, ToolError::InvalidArguments(format!(
+                "{name}: the arguments are {size} bytes; the limit is {limit} bytes (safety.max_argument_bytes)"
+            )));
+        }
+        let call = match self.upstream.parse(spec.name, args) {
+            Ok(call) => call,
+            Err(e) => return fail(&record, e),
+        };
+        match self.upstream.authorize(&call, &record.caller).await {
+            Ok(auth) => {
+                record.resources = auth.resources;
+                if !auth.decision.allowed {
+                    record.decision = auth.decision.clone();
+                    return fail(&record, ToolError::Denied(auth.decision));
+                }
+                if !auth.decision.rule.is_empty() {
+                    record.decision = auth.decision;
+                }
+            }
+            Err(e) => return fail(&record, e),
+        }
+        if spec.access == Access::Write {
+            // Fail closed: no write runs unless its intent is durably on disk.
+            let intent = self.event(&record, Phase::Intent);
+            let written = match &self.kernel.journal {
+                Ok(journal) => journal.writable().and_then(|_| journal.append(intent, true)).map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            if let Err(e) = written {
+                return Ok(error_result(
+                    &ToolError::Unavailable(format!(
+                        "{name} was not run: its intent could not be recorded ({e}). Writes need a \
+                         working audit journal; fix the path's permissions or free disk space, or \
+                         set audit.dir in the config."
+                    )),
+                    None,
+                ));
+            }
+        }
+        match self.upstream.execute(call, &record.caller).await {
+            Ok(mut output) => {
+                let stripped = strip_hidden_json(&mut output.value);
+                record.resources.extend(output.resources);
+                let note = self.record_outcome(&record, started, Ok(Some(stripped)));
+                let text = serde_json::to_string(&output.value).unwrap_or_default();
+                let mut result = CallToolResult::structured(output.value);
+                result.content = vec![Content::text(text)];
+                if let Some(note) = note {
+                    result.content.push(Content::text(note));
+                }
+                Ok(result)
+            }
+            Err(e) => fail(&record, e),
+        }
+    }
+}
+
+fn error_result(error: &ToolError, note: Option<String>) -> CallToolResult {
+    let mut content = vec![Content::text(error.to_string())];
+    if let Some(note) = note {
+        content.push(Content::text(note));
+    }
+    CallToolResult::error(content)
+}
+
+impl<U: Upstream> ServerHandler for GovernedServer<U> {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new(
+            self.upstream.server_name(),
+            env!("CARGO_PKG_VERSION"),
+        );
+        info.instructions = Some(self.upstream.instructions());
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.visible_tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let tool_use_id = context
+            .meta
+            .get("claudecode/toolUseId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        self.governed_call(&request.name, request.arguments, tool_use_id)
+            .await
+            .map(CallToolResponse::from)
+    }
+}
