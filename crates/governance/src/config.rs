@@ -392,7 +392,14 @@ mod tests {
     #[test]
     fn schema_names_every_section() {
         let schema = Config::json_schema().to_string();
-        for key in ["identity", "policy", "audit", "safety", "github", "write_scope"] {
+        for key in [
+            "identity",
+            "policy",
+            "audit",
+            "safety",
+            "github",
+            "write_scope",
+        ] {
             assert!(schema.contains(key), "{key} missing from schema");
         }
     }

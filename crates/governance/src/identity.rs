@@ -56,7 +56,11 @@ struct SessionState {
 /// The state file of a Claude Code session, written by `claude-enterprise hook`.
 pub fn session_state_path(session_id: &str) -> Option<PathBuf> {
     // The id comes from the environment: never let it name a path outside the sessions dir.
-    if session_id.is_empty() || !session_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if session_id.is_empty()
+        || !session_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return None;
     }
     crate::config::state_dir().map(|d| d.join("sessions").join(format!("{session_id}.json")))

@@ -144,10 +144,7 @@ impl ToolPolicy {
         }
         Decision::deny(
             "policy.default_allow",
-            format!(
-                "{tool} is not granted to roles [{}]",
-                roles.join(", ")
-            ),
+            format!("{tool} is not granted to roles [{}]", roles.join(", ")),
         )
     }
 }
@@ -189,7 +186,9 @@ pub fn mask_fields(value: &mut serde_json::Value, fields: &[String], mask: &str)
                 }
             })
             .sum(),
-        serde_json::Value::Array(items) => items.iter_mut().map(|v| mask_fields(v, fields, mask)).sum(),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().map(|v| mask_fields(v, fields, mask)).sum()
+        }
         _ => 0,
     }
 }
@@ -231,15 +230,44 @@ mod tests {
         let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let cases: &[(&[&str], &str, bool, &str)] = &[
             (&[], "github_get_pull_request", true, "policy.default_allow"),
-            (&[], "github_create_pull_request", false, "policy.default_allow"),
-            (&["delivery"], "github_create_pull_request", true, "policy.roles.delivery.allow"),
-            (&["contractor"], "github_get_file_contents", false, "policy.roles.contractor.deny"),
-            (&["delivery", "contractor"], "github_get_file_contents", false, "policy.roles.contractor.deny"),
-            (&["other"], "github_add_comment", false, "policy.default_allow"),
+            (
+                &[],
+                "github_create_pull_request",
+                false,
+                "policy.default_allow",
+            ),
+            (
+                &["delivery"],
+                "github_create_pull_request",
+                true,
+                "policy.roles.delivery.allow",
+            ),
+            (
+                &["contractor"],
+                "github_get_file_contents",
+                false,
+                "policy.roles.contractor.deny",
+            ),
+            (
+                &["delivery", "contractor"],
+                "github_get_file_contents",
+                false,
+                "policy.roles.contractor.deny",
+            ),
+            (
+                &["other"],
+                "github_add_comment",
+                false,
+                "policy.default_allow",
+            ),
         ];
         for (r, tool, allowed, rule) in cases {
             let d = p.tool(&roles(r), tool);
-            assert_eq!((d.allowed, d.rule.as_str()), (*allowed, *rule), "{r:?} {tool}");
+            assert_eq!(
+                (d.allowed, d.rule.as_str()),
+                (*allowed, *rule),
+                "{r:?} {tool}"
+            );
         }
     }
 
@@ -247,7 +275,16 @@ mod tests {
     fn scope_by_glob_and_by_team() {
         let globs = Patterns::new(&["acme/platform-*".into()], "github.write_scope").unwrap();
         let teams = vec!["acme/web".to_string()];
-        assert!(in_scope("acme/platform-api", &globs, &teams, "github.write_scope", false).allowed);
+        assert!(
+            in_scope(
+                "acme/platform-api",
+                &globs,
+                &teams,
+                "github.write_scope",
+                false
+            )
+            .allowed
+        );
         assert!(in_scope("ACME/Web", &globs, &teams, "github.write_scope", false).allowed);
         let d = in_scope("acme/payroll", &globs, &teams, "github.write_scope", false);
         assert!(!d.allowed);

@@ -10,7 +10,9 @@ mod journal;
 mod redact;
 mod verify;
 
-pub use event::{Access, AiContext, AuditEvent, Phase, ServerInfo, canonical_json, chain_hash, GENESIS_HASH};
+pub use event::{
+    Access, AiContext, AuditEvent, GENESIS_HASH, Phase, ServerInfo, canonical_json, chain_hash,
+};
 pub use journal::{AuditError, Journal, RepairReport, repair_dir, segments};
 pub use redact::redact_parameters;
 pub use verify::{Break, BreakKind, SegmentSummary, VerifyReport, read_events, verify_dir};

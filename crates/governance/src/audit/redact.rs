@@ -6,12 +6,32 @@ use sha2::{Digest, Sha256};
 use crate::config::Capture;
 
 const SECRET_KEY_PARTS: &[&str] = &[
-    "token", "password", "passwd", "secret", "authorization", "api_key", "apikey", "credential",
-    "cookie", "private_key",
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "authorization",
+    "api_key",
+    "apikey",
+    "credential",
+    "cookie",
+    "private_key",
 ];
 const SECRET_VALUE_PREFIXES: &[&str] = &[
-    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "Bearer ", "bearer ", "Basic ", "xoxb-",
-    "xoxp-", "AKIA", "ASIA", "-----BEGIN",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "Bearer ",
+    "bearer ",
+    "Basic ",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "ASIA",
+    "-----BEGIN",
 ];
 
 /// Returns `args` fit for the journal: values under secret-looking keys and values that look

@@ -122,11 +122,21 @@ fn verify_segment(segment: &Path, bytes: &[u8]) -> SegmentSummary {
     for (index, raw) in lines.iter().enumerate() {
         let line_no = index + 1;
         if !raw.ends_with('\n') {
-            return summary(segment, expected_seq - 1, broken(expected_seq, line_no, BreakKind::TruncatedTail));
+            return summary(
+                segment,
+                expected_seq - 1,
+                broken(expected_seq, line_no, BreakKind::TruncatedTail),
+            );
         }
         let found = match serde_json::from_str::<Value>(raw) {
             Ok(v @ Value::Object(_)) => v,
-            _ => return summary(segment, expected_seq - 1, broken(expected_seq, line_no, BreakKind::Unparsable)),
+            _ => {
+                return summary(
+                    segment,
+                    expected_seq - 1,
+                    broken(expected_seq, line_no, BreakKind::Unparsable),
+                );
+            }
         };
         let seq = found.get("seq").and_then(Value::as_u64).unwrap_or(0);
         let kind = if seq > expected_seq {
@@ -137,10 +147,16 @@ fn verify_segment(segment: &Path, bytes: &[u8]) -> SegmentSummary {
                     .and_then(|v| v.get("seq").and_then(Value::as_u64))
                     == Some(expected_seq)
             });
-            Some(if later { BreakKind::OutOfOrder } else { BreakKind::Gap })
+            Some(if later {
+                BreakKind::OutOfOrder
+            } else {
+                BreakKind::Gap
+            })
         } else if seq < expected_seq {
             Some(BreakKind::OutOfOrder)
-        } else if found.get("hash").and_then(Value::as_str) != Some(&chain_hash(&prev_hash_of(&found), &found)) {
+        } else if found.get("hash").and_then(Value::as_str)
+            != Some(&chain_hash(&prev_hash_of(&found), &found))
+        {
             Some(BreakKind::Edited)
         } else if prev_hash_of(&found) != prev_hash {
             Some(BreakKind::ChainBroken)
@@ -148,7 +164,11 @@ fn verify_segment(segment: &Path, bytes: &[u8]) -> SegmentSummary {
             None
         };
         if let Some(kind) = kind {
-            return summary(segment, expected_seq - 1, broken(expected_seq, line_no, kind));
+            return summary(
+                segment,
+                expected_seq - 1,
+                broken(expected_seq, line_no, kind),
+            );
         }
         prev_hash = found["hash"].as_str().unwrap_or_default().to_owned();
         expected_seq += 1;
@@ -184,7 +204,10 @@ pub fn read_events(dir: &Path) -> Result<Vec<AuditEvent>, AuditError> {
             path: segment.clone(),
             source,
         })?;
-        events.extend(text.lines().filter_map(|l| serde_json::from_str::<AuditEvent>(l).ok()));
+        events.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<AuditEvent>(l).ok()),
+        );
     }
     events.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.seq.cmp(&b.seq)));
     Ok(events)
@@ -266,25 +289,57 @@ mod tests {
     fn each_kind_of_tampering_is_caught_with_its_seq() {
         type Tamper = fn(&mut Vec<String>);
         let cases: &[(&str, Tamper, u64, BreakKind)] = &[
-            ("edited", |l| l[2] = l[2].replace("acme", "evil"), 3, BreakKind::Edited),
-            ("deleted", |l| { l.remove(1); }, 2, BreakKind::Gap),
+            (
+                "edited",
+                |l| l[2] = l[2].replace("acme", "evil"),
+                3,
+                BreakKind::Edited,
+            ),
+            (
+                "deleted",
+                |l| {
+                    l.remove(1);
+                },
+                2,
+                BreakKind::Gap,
+            ),
             ("reordered", |l| l.swap(2, 3), 3, BreakKind::OutOfOrder),
-            ("duplicated", |l| { let d = l[1].clone(); l.insert(2, d); }, 3, BreakKind::OutOfOrder),
-            ("garbage", |l| l[0] = "not json".into(), 1, BreakKind::Unparsable),
-            ("rechained", |l| {
-                // Edit line 4 and recompute its own hash: the next line's prev_hash no longer fits.
-                let mut v: Value = serde_json::from_str(&l[3]).unwrap();
-                v["user"] = "mallory".into();
-                let prev = v["prev_hash"].as_str().unwrap().to_owned();
-                v["hash"] = chain_hash(&prev, &v).into();
-                l[3] = v.to_string();
-            }, 5, BreakKind::ChainBroken),
+            (
+                "duplicated",
+                |l| {
+                    let d = l[1].clone();
+                    l.insert(2, d);
+                },
+                3,
+                BreakKind::OutOfOrder,
+            ),
+            (
+                "garbage",
+                |l| l[0] = "not json".into(),
+                1,
+                BreakKind::Unparsable,
+            ),
+            (
+                "rechained",
+                |l| {
+                    // Edit line 4 and recompute its own hash: the next line's prev_hash no longer fits.
+                    let mut v: Value = serde_json::from_str(&l[3]).unwrap();
+                    v["user"] = "mallory".into();
+                    let prev = v["prev_hash"].as_str().unwrap().to_owned();
+                    v["hash"] = chain_hash(&prev, &v).into();
+                    l[3] = v.to_string();
+                },
+                5,
+                BreakKind::ChainBroken,
+            ),
         ];
         for (name, f, seq, kind) in cases {
             let (dir, segment) = journal();
             tamper(&segment, f);
             let report = verify_dir(dir.path()).unwrap();
-            let b = report.first_break().unwrap_or_else(|| panic!("{name}: not caught"));
+            let b = report
+                .first_break()
+                .unwrap_or_else(|| panic!("{name}: not caught"));
             assert_eq!((b.seq, b.kind), (*seq, *kind), "{name}");
         }
     }
@@ -295,7 +350,11 @@ mod tests {
         let mut bytes = std::fs::read(&segment).unwrap();
         bytes.extend_from_slice(b"{\"event_id\":\"e6\",\"se");
         std::fs::write(&segment, &bytes).unwrap();
-        let b = verify_dir(dir.path()).unwrap().first_break().cloned().unwrap();
+        let b = verify_dir(dir.path())
+            .unwrap()
+            .first_break()
+            .cloned()
+            .unwrap();
         assert_eq!((b.seq, b.kind), (6, BreakKind::TruncatedTail));
         let repairs = crate::audit::repair_dir(dir.path()).unwrap();
         assert_eq!(repairs.len(), 1);

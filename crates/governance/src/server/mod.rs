@@ -20,7 +20,7 @@ use serde_json::Value;
 pub use crate::audit::Access;
 use crate::{identity::Caller, policy::Decision};
 pub use pipeline::{GovernedServer, Kernel, KernelError};
-pub use transport::{ServeError, serve_http, serve_stdio};
+pub use transport::{ServeError, serve_http, serve_lines, serve_stdio};
 
 /// One tool as the server declares it.
 #[derive(Debug, Clone)]
@@ -59,14 +59,15 @@ impl ToolSpec {
 
     /// The audit `action`: the tool name without its upstream prefix.
     pub fn action(&self) -> &'static str {
-        self.name.split_once('_').map_or(self.name, |(_, rest)| rest)
+        self.name
+            .split_once('_')
+            .map_or(self.name, |(_, rest)| rest)
     }
 }
 
 /// Parses a tool's arguments into its typed parameters, or says what is wrong with them.
 pub fn parse_args<P: DeserializeOwned>(tool: &str, args: Value) -> Result<P, ToolError> {
-    serde_json::from_value(args)
-        .map_err(|e| ToolError::InvalidArguments(format!("{tool}: {e}")))
+    serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(format!("{tool}: {e}")))
 }
 
 /// What a tool returns.

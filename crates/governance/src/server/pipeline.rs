@@ -5,9 +5,9 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock as Content, Implementation,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-        ToolAnnotations,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock as Content,
+        Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+        Tool, ToolAnnotations,
     },
     service::RequestContext,
 };
@@ -51,9 +51,12 @@ impl Kernel {
     pub fn new(loaded: LoadedConfig, server_name: &str) -> Result<Self, KernelError> {
         let config = loaded.config;
         let tool_policy = ToolPolicy::new(&config.policy)?;
-        let journal = match config.audit.dir.clone().or_else(|| {
-            crate::config::state_dir().map(|d| d.join("audit"))
-        }) {
+        let journal = match config
+            .audit
+            .dir
+            .clone()
+            .or_else(|| crate::config::state_dir().map(|d| d.join("audit")))
+        {
             Some(dir) => Journal::open(&dir, server_name.trim_end_matches("-mcp"))
                 .map(|(journal, _repairs)| journal)
                 .map_err(|e| e.to_string()),
@@ -65,7 +68,10 @@ impl Kernel {
         let policy_digest = {
             use sha2::Digest;
             let value = serde_json::to_value(&config).expect("the config serializes");
-            format!("sha256:{}", hex::encode(sha2::Sha256::digest(canonical_json(&value))))
+            format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(canonical_json(&value)))
+            )
         };
         Ok(Self {
             config_source: loaded.source.to_string(),
@@ -78,7 +84,9 @@ impl Kernel {
                 name: server_name.to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
-            session_id: std::env::var("CLAUDE_CODE_SESSION_ID").ok().filter(|s| !s.is_empty()),
+            session_id: std::env::var("CLAUDE_CODE_SESSION_ID")
+                .ok()
+                .filter(|s| !s.is_empty()),
         })
     }
 
@@ -150,7 +158,12 @@ impl<U: Upstream> GovernedServer<U> {
         self.upstream
             .tools()
             .iter()
-            .filter(|spec| self.kernel.tool_policy.tool(self.roles(), spec.name).allowed)
+            .filter(|spec| {
+                self.kernel
+                    .tool_policy
+                    .tool(self.roles(), spec.name)
+                    .allowed
+            })
             .map(|spec| self.mcp_tool(spec))
             .collect()
     }
@@ -163,12 +176,15 @@ impl<U: Upstream> GovernedServer<U> {
             .idempotent(spec.idempotent)
             .open_world(true);
         annotations.title = Some(spec.title.to_owned());
-        let mut tool = Tool::new(spec.name, spec.description, spec.input_schema.clone())
-            .annotate(annotations);
+        let mut tool =
+            Tool::new(spec.name, spec.description, spec.input_schema.clone()).annotate(annotations);
         tool.title = Some(spec.title.to_owned());
         if write && self.kernel.config.safety.confirm_writes {
             let mut meta = rmcp::model::MetaObject::default();
-            meta.0.insert("anthropic/requiresUserInteraction".into(), Value::Bool(true));
+            meta.0.insert(
+                "anthropic/requiresUserInteraction".into(),
+                Value::Bool(true),
+            );
             tool.meta = Some(meta);
         }
         tool
@@ -211,14 +227,21 @@ impl<U: Upstream> GovernedServer<U> {
             access: record.spec.access,
             phase,
             call_id: record.call_id.clone(),
-            parameters: redact_parameters(&record.parameters, audit.capture, audit.max_inline_bytes),
+            parameters: redact_parameters(
+                &record.parameters,
+                audit.capture,
+                audit.max_inline_bytes,
+            ),
             result: None,
             error: None,
             duration_ms: None,
             decision: record.decision.clone(),
             stripped_chars: None,
             resources: record.resources.clone(),
-            ai_context: ai_context(self.kernel.session_id.as_deref(), record.tool_use_id.clone()),
+            ai_context: ai_context(
+                self.kernel.session_id.as_deref(),
+                record.tool_use_id.clone(),
+            ),
             server: self.kernel.server.clone(),
             host: self.kernel.host.clone(),
             policy_digest: self.kernel.policy_digest.clone(),
@@ -248,7 +271,10 @@ impl<U: Upstream> GovernedServer<U> {
         }
         let durable = record.spec.access == Access::Write;
         let written = match &self.kernel.journal {
-            Ok(journal) => journal.append(event, durable).map(|_| ()).map_err(|e| e.to_string()),
+            Ok(journal) => journal
+                .append(event, durable)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),
         };
         written.err().map(|e| {
@@ -297,9 +323,12 @@ impl<U: Upstream> GovernedServer<U> {
         let limit = self.kernel.config.safety.max_argument_bytes;
         if size > limit {
             record.parameters = Value::Null;
-            return fail(&record, ToolError::InvalidArguments(format!(
-                "{name}: the arguments are {size} bytes; the limit is {limit} bytes (safety.max_argument_bytes)"
-            )));
+            return fail(
+                &record,
+                ToolError::InvalidArguments(format!(
+                    "{name}: the arguments are {size} bytes; the limit is {limit} bytes (safety.max_argument_bytes)"
+                )),
+            );
         }
         let call = match self.upstream.parse(spec.name, args) {
             Ok(call) => call,
@@ -322,7 +351,10 @@ impl<U: Upstream> GovernedServer<U> {
             // Fail closed: no write runs unless its intent is durably on disk.
             let intent = self.event(&record, Phase::Intent);
             let written = match &self.kernel.journal {
-                Ok(journal) => journal.writable().and_then(|_| journal.append(intent, true)).map_err(|e| e.to_string()),
+                Ok(journal) => journal
+                    .writable()
+                    .and_then(|_| journal.append(intent, true))
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.clone()),
             };
             if let Err(e) = written {
@@ -365,10 +397,8 @@ fn error_result(error: &ToolError, note: Option<String>) -> CallToolResult {
 impl<U: Upstream> ServerHandler for GovernedServer<U> {
     fn get_info(&self) -> ServerConfig {
         let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
-        info.server_info = Implementation::new(
-            self.upstream.server_name(),
-            env!("CARGO_PKG_VERSION"),
-        );
+        info.server_info =
+            Implementation::new(self.upstream.server_name(), env!("CARGO_PKG_VERSION"));
         info.instructions = Some(self.upstream.instructions());
         info
     }

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
 use rmcp::{
     ServiceExt,
     transport::streamable_http_server::{
@@ -30,16 +32,162 @@ pub enum ServeError {
 }
 
 /// Serves over stdin/stdout until the client closes the stream.
+///
+/// rmcp drops lines that are not JSON-RPC without a word, which leaves a client waiting; a
+/// filter in front of it answers them with the JSON-RPC error (-32700 parse error, -32600
+/// invalid request) and keeps serving. Lines are written to stdout whole, from one task.
 pub async fn serve_stdio<U: Upstream>(server: GovernedServer<U>) -> Result<(), ServeError> {
+    serve_lines(server, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// [`serve_stdio`] over any line-oriented reader and writer.
+pub async fn serve_lines<U, R, W>(
+    server: GovernedServer<U>,
+    input: R,
+    output: W,
+) -> Result<(), ServeError>
+where
+    U: Upstream,
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    const PIPE: usize = 1 << 20;
+    let (to_rmcp, rmcp_in) = tokio::io::duplex(PIPE);
+    let (rmcp_out, from_rmcp) = tokio::io::duplex(PIPE);
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel::<String>(64);
+
+    let writer = tokio::spawn(async move {
+        let mut output = output;
+        while let Some(line) = lines_rx.recv().await {
+            if output.write_all(line.as_bytes()).await.is_err() || output.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    let rmcp_lines = lines_tx.clone();
+    let forward_out = tokio::spawn(async move {
+        let mut lines = BufReader::new(from_rmcp).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if rmcp_lines.send(line + "\n").await.is_err() {
+                break;
+            }
+        }
+    });
+    let filter_in = tokio::spawn(async move {
+        let mut to_rmcp = to_rmcp;
+        let mut lines = BufReader::new(input).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match malformed(&line) {
+                None => {
+                    let mut framed = line;
+                    framed.push('\n');
+                    if to_rmcp.write_all(framed.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                Some(answer) => {
+                    tracing::warn!("answered a malformed JSON-RPC line with an error");
+                    if lines_tx.send(answer.to_string() + "\n").await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Closing the pipe tells rmcp the client has gone.
+        let _ = to_rmcp.shutdown().await;
+    });
+
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve((rmcp_in, rmcp_out))
         .await
         .map_err(|e| ServeError::Session(e.to_string()))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| ServeError::Session(e.to_string()))?;
+    let result = running.waiting().await;
+    filter_in.abort();
+    let _ = forward_out.await;
+    let _ = writer.await;
+    result.map_err(|e| ServeError::Session(e.to_string()))?;
     Ok(())
+}
+
+/// The JSON-RPC error answering a line that is not a JSON-RPC message, or `None` for a message.
+fn malformed(line: &str) -> Option<serde_json::Value> {
+    let error = |id: serde_json::Value, code: i64, message: &str| {
+        Some(
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+        )
+    };
+    let value: serde_json::Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                serde_json::Value::Null,
+                -32700,
+                &format!("Parse error: {e}"),
+            );
+        }
+    };
+    let Some(object) = value.as_object() else {
+        return error(
+            serde_json::Value::Null,
+            -32600,
+            "Invalid Request: expected one JSON-RPC 2.0 object per line (batches are not supported)",
+        );
+    };
+    let id = object.get("id").cloned().unwrap_or(serde_json::Value::Null);
+    let is_message = object.get("jsonrpc").and_then(|v| v.as_str()) == Some("2.0")
+        && (object.get("method").is_some_and(|m| m.is_string())
+            || object.contains_key("result")
+            || object.contains_key("error"));
+    if !is_message {
+        return error(
+            id,
+            -32600,
+            "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
+        );
+    }
+    if object
+        .get("params")
+        .is_some_and(|p| !(p.is_object() || p.is_array() || p.is_null()))
+    {
+        return error(id, -32602, "Invalid params: params must be an object");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::malformed;
+
+    #[test]
+    fn malformed_lines_get_json_rpc_errors() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("not json", Some(-32700)),
+            ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", Some(-32700)),
+            ("[1,2]", Some(-32600)),
+            ("{\"id\":3,\"method\":\"tools/list\"}", Some(-32600)),
+            ("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":7}", Some(-32600)),
+            (
+                "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":\"x\"}",
+                Some(-32602),
+            ),
+            (
+                "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\"}",
+                None,
+            ),
+            (
+                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+                None,
+            ),
+        ];
+        for (line, code) in cases {
+            let got = malformed(line).map(|v| v["error"]["code"].as_i64().unwrap());
+            assert_eq!(got, *code, "{line}");
+        }
+        assert_eq!(malformed("{\"id\":3}").unwrap()["id"], 3);
+    }
 }
 
 /// Serves streamable HTTP at `http://ADDR/mcp` until the process is stopped.

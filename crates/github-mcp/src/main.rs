@@ -1,0 +1,56 @@
+//! `github-mcp`: the governed GitHub MCP server. Speaks MCP over stdio (what Claude Code
+//! spawns), or streamable HTTP with `--http ADDR`.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use clap::Parser;
+use github_mcp::GithubServer;
+use governance::{
+    config::Config,
+    server::{GovernedServer, Kernel, serve_http, serve_stdio},
+};
+
+/// Governed GitHub MCP server. Credentials: GITHUB_TOKEN. API base URL: github.api_url in the
+/// config, or GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3).
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // stdout carries the protocol: logs go to stderr only.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let loaded = Config::load()?;
+    let token = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    if token.is_none() {
+        tracing::warn!(
+            "no GitHub token: tools are listed, calls answer with how to log in \
+             (set GITHUB_TOKEN or run `claude-enterprise login github`)"
+        );
+    }
+    let upstream = GithubServer::new(loaded.config.github.clone(), token)
+        .map_err(anyhow::Error::msg)
+        .context("github-mcp cannot start")?;
+    let kernel = Arc::new(Kernel::new(loaded, "github-mcp")?);
+    let server = GovernedServer::new(kernel, upstream);
+    match args.http {
+        Some(addr) => serve_http(server, addr).await?,
+        None => serve_stdio(server).await?,
+    }
+    Ok(())
+}

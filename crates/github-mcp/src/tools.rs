@@ -1,0 +1,410 @@
+//! The seven tools: their arguments (schemas generated from these types), their bounds, and
+//! how each trims GitHub's answer to what a model needs.
+//!
+//! There is deliberately no push, merge or delete tool: changes reach a repository only as a
+//! pull request a human merges.
+
+use governance::server::{Access, ToolError, ToolSpec};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Largest page a list tool asks for.
+pub const MAX_PER_PAGE: u32 = 100;
+/// Highest page a list tool may ask for: beyond it, narrow the query.
+pub const MAX_PAGE: u32 = 50;
+/// Longest text (file contents, bodies) returned, in bytes.
+pub const MAX_TEXT_BYTES: usize = 100_000;
+/// Longest body accepted for a pull request or comment (GitHub's own limit is 65,536 chars).
+pub const MAX_BODY_CHARS: usize = 65_536;
+
+fn default_per_page() -> u32 {
+    30
+}
+fn default_page() -> u32 {
+    1
+}
+
+/// Search repositories.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRepositories {
+    /// GitHub search query, e.g. `org:acme topic:payments language:go`.
+    pub query: String,
+    /// Results per page (1-100, default 30).
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
+    /// Page number (1-50, default 1).
+    #[serde(default = "default_page")]
+    pub page: u32,
+}
+
+/// Read a file or list a directory.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetFileContents {
+    /// Repository owner (user or organization).
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Path in the repository; empty for the root directory.
+    #[serde(default)]
+    pub path: String,
+    /// Branch, tag or commit SHA; default branch when omitted.
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<String>,
+}
+
+/// List pull requests.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListPullRequests {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// `open` (default), `closed` or `all`.
+    #[serde(default)]
+    pub state: Option<PrState>,
+    /// Filter by base branch.
+    #[serde(default)]
+    pub base: Option<String>,
+    /// Filter by head, `user:branch`.
+    #[serde(default)]
+    pub head: Option<String>,
+    /// Results per page (1-100, default 30).
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
+    /// Page number (1-50, default 1).
+    #[serde(default = "default_page")]
+    pub page: u32,
+}
+
+/// Pull request state filter.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PrState {
+    /// Open pull requests.
+    Open,
+    /// Closed or merged.
+    Closed,
+    /// Both.
+    All,
+}
+
+/// Get one pull request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetPullRequest {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Pull request number.
+    pub pull_number: u64,
+}
+
+/// Open a pull request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePullRequest {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Title.
+    pub title: String,
+    /// The branch with the changes (`branch`, or `user:branch` for a fork).
+    pub head: String,
+    /// The branch to merge into.
+    pub base: String,
+    /// Description, Markdown.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Open as a draft.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+/// Comment on an issue or pull request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddComment {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Issue or pull request number.
+    pub issue_number: u64,
+    /// Comment, Markdown.
+    pub body: String,
+}
+
+/// List commits.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListCommits {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Branch, tag or SHA to start from; default branch when omitted.
+    #[serde(default)]
+    pub sha: Option<String>,
+    /// Only commits touching this path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Only commits by this GitHub login or e-mail.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Only commits after this ISO 8601 time.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Results per page (1-100, default 30).
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
+    /// Page number (1-50, default 1).
+    #[serde(default = "default_page")]
+    pub page: u32,
+}
+
+/// A parsed call.
+#[derive(Debug)]
+pub enum Call {
+    /// github_search_repositories
+    SearchRepositories(SearchRepositories),
+    /// github_get_file_contents
+    GetFileContents(GetFileContents),
+    /// github_list_pull_requests
+    ListPullRequests(ListPullRequests),
+    /// github_get_pull_request
+    GetPullRequest(GetPullRequest),
+    /// github_create_pull_request
+    CreatePullRequest(CreatePullRequest),
+    /// github_add_comment
+    AddComment(AddComment),
+    /// github_list_commits
+    ListCommits(ListCommits),
+}
+
+/// The tool table.
+pub fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec::new::<SearchRepositories>(
+            "github_search_repositories",
+            "Search repositories",
+            "Search GitHub repositories with GitHub's search syntax. Results outside the \
+             configured read scope are left out.",
+            Access::Read,
+        ),
+        ToolSpec::new::<GetFileContents>(
+            "github_get_file_contents",
+            "Get file contents",
+            "Read a file (UTF-8 text, up to 100 kB) or list a directory of a repository, at a \
+             branch, tag or commit.",
+            Access::Read,
+        ),
+        ToolSpec::new::<ListPullRequests>(
+            "github_list_pull_requests",
+            "List pull requests",
+            "List a repository's pull requests, newest first, filtered by state, base or head.",
+            Access::Read,
+        ),
+        ToolSpec::new::<GetPullRequest>(
+            "github_get_pull_request",
+            "Get pull request",
+            "Get one pull request: state, branches, author, description, size and review status.",
+            Access::Read,
+        ),
+        ToolSpec::new::<CreatePullRequest>(
+            "github_create_pull_request",
+            "Create pull request",
+            "Open a pull request from an existing branch. The only way this server changes a \
+             repository; allowed only on repositories in your write scope (your GitHub teams' \
+             repositories or the configured allowlist).",
+            Access::Write,
+        ),
+        ToolSpec::new::<AddComment>(
+            "github_add_comment",
+            "Add comment",
+            "Comment on an issue or pull request in a repository of your write scope.",
+            Access::Write,
+        ),
+        ToolSpec::new::<ListCommits>(
+            "github_list_commits",
+            "List commits",
+            "List a branch's commits, newest first, optionally by path, author or date.",
+            Access::Read,
+        ),
+    ]
+}
+
+/// Parses `args` for the tool `name`, checking bounds the schema cannot express.
+pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
+    use governance::server::parse_args;
+    let call = match name {
+        "github_search_repositories" => Call::SearchRepositories(parse_args(name, args)?),
+        "github_get_file_contents" => Call::GetFileContents(parse_args(name, args)?),
+        "github_list_pull_requests" => Call::ListPullRequests(parse_args(name, args)?),
+        "github_get_pull_request" => Call::GetPullRequest(parse_args(name, args)?),
+        "github_create_pull_request" => Call::CreatePullRequest(parse_args(name, args)?),
+        "github_add_comment" => Call::AddComment(parse_args(name, args)?),
+        "github_list_commits" => Call::ListCommits(parse_args(name, args)?),
+        other => return Err(ToolError::InvalidArguments(format!("unknown tool {other}"))),
+    };
+    let invalid = |m: String| Err(ToolError::InvalidArguments(format!("{name}: {m}")));
+    let paging = match &call {
+        Call::SearchRepositories(a) => Some((a.per_page, a.page)),
+        Call::ListPullRequests(a) => Some((a.per_page, a.page)),
+        Call::ListCommits(a) => Some((a.per_page, a.page)),
+        _ => None,
+    };
+    if let Some((per_page, page)) = paging {
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return invalid(format!("per_page must be 1-{MAX_PER_PAGE}, not {per_page}"));
+        }
+        if !(1..=MAX_PAGE).contains(&page) {
+            return invalid(format!(
+                "page must be 1-{MAX_PAGE}, not {page}; narrow the query instead"
+            ));
+        }
+    }
+    if let Some((owner, repo)) = call.repo() {
+        for (field, value) in [("owner", owner), ("repo", repo)] {
+            if value.is_empty()
+                || !value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return invalid(format!("{field} `{value}` is not a GitHub name"));
+            }
+        }
+    }
+    match &call {
+        Call::SearchRepositories(a) if a.query.trim().is_empty() => {
+            invalid("query must not be empty".into())
+        }
+        Call::CreatePullRequest(a) if a.title.trim().is_empty() => {
+            invalid("title must not be empty".into())
+        }
+        Call::CreatePullRequest(a)
+            if a.body.as_deref().unwrap_or("").chars().count() > MAX_BODY_CHARS =>
+        {
+            invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
+        }
+        Call::AddComment(a) if a.body.trim().is_empty() => invalid("body must not be empty".into()),
+        Call::AddComment(a) if a.body.chars().count() > MAX_BODY_CHARS => {
+            invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
+        }
+        _ => Ok(call),
+    }
+}
+
+impl Call {
+    /// The `(owner, repo)` a repository-addressed call names.
+    pub fn repo(&self) -> Option<(&str, &str)> {
+        match self {
+            Call::SearchRepositories(_) => None,
+            Call::GetFileContents(a) => Some((&a.owner, &a.repo)),
+            Call::ListPullRequests(a) => Some((&a.owner, &a.repo)),
+            Call::GetPullRequest(a) => Some((&a.owner, &a.repo)),
+            Call::CreatePullRequest(a) => Some((&a.owner, &a.repo)),
+            Call::AddComment(a) => Some((&a.owner, &a.repo)),
+            Call::ListCommits(a) => Some((&a.owner, &a.repo)),
+        }
+    }
+
+    /// Whether the call writes.
+    pub fn is_write(&self) -> bool {
+        matches!(self, Call::CreatePullRequest(_) | Call::AddComment(_))
+    }
+}
+
+/// Percent-encodes a query value or path segment.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A repository path, each segment encoded but slashes kept.
+pub fn encode_path(path: &str) -> String {
+    path.trim_matches('/')
+        .split('/')
+        .map(encode)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Cuts `text` to [`MAX_TEXT_BYTES`] on a character boundary; says whether it cut.
+pub fn truncate(text: &str) -> (String, bool) {
+    if text.len() <= MAX_TEXT_BYTES {
+        return (text.to_owned(), false);
+    }
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+fn login(v: &Value) -> Value {
+    v["login"].clone()
+}
+
+/// A repository search hit or repository, trimmed.
+pub fn trim_repo(r: &Value) -> Value {
+    json!({
+        "full_name": r["full_name"], "description": r["description"], "private": r["private"],
+        "archived": r["archived"], "language": r["language"], "stars": r["stargazers_count"],
+        "default_branch": r["default_branch"], "updated_at": r["updated_at"], "url": r["html_url"],
+    })
+}
+
+/// A pull request in a list, trimmed.
+pub fn trim_pr_summary(p: &Value) -> Value {
+    json!({
+        "number": p["number"], "title": p["title"], "state": p["state"], "draft": p["draft"],
+        "author": login(&p["user"]), "head": p["head"]["ref"], "base": p["base"]["ref"],
+        "created_at": p["created_at"], "updated_at": p["updated_at"], "url": p["html_url"],
+    })
+}
+
+/// A full pull request, trimmed.
+pub fn trim_pr(p: &Value) -> Value {
+    let (body, body_truncated) = truncate(p["body"].as_str().unwrap_or(""));
+    let names = |list: &Value, key: &str| -> Value {
+        list.as_array()
+            .map(|items| items.iter().map(|i| i[key].clone()).collect())
+            .unwrap_or_default()
+    };
+    json!({
+        "number": p["number"], "title": p["title"], "state": p["state"], "draft": p["draft"],
+        "merged": p["merged"], "mergeable": p["mergeable"], "mergeable_state": p["mergeable_state"],
+        "author": login(&p["user"]), "head": p["head"]["ref"], "head_sha": p["head"]["sha"],
+        "base": p["base"]["ref"], "body": body, "body_truncated": body_truncated,
+        "labels": names(&p["labels"], "name"),
+        "requested_reviewers": names(&p["requested_reviewers"], "login"),
+        "commits": p["commits"], "additions": p["additions"], "deletions": p["deletions"],
+        "changed_files": p["changed_files"], "comments": p["comments"],
+        "review_comments": p["review_comments"], "created_at": p["created_at"],
+        "updated_at": p["updated_at"], "merged_at": p["merged_at"], "url": p["html_url"],
+    })
+}
+
+/// A commit in a list, trimmed.
+pub fn trim_commit(c: &Value) -> Value {
+    let message = c["commit"]["message"].as_str().unwrap_or("");
+    let (message, _) = truncate(message);
+    json!({
+        "sha": c["sha"], "message": message,
+        "author": c["author"]["login"].as_str().map(Value::from).unwrap_or_else(|| c["commit"]["author"]["name"].clone()),
+        "date": c["commit"]["author"]["date"], "url": c["html_url"],
+    })
+}
