@@ -132,6 +132,15 @@ impl Default for SafetyConfig {
     }
 }
 
+impl AuditConfig {
+    /// The journal directory: `audit.dir`, else `$XDG_STATE_HOME/claude-enterprise/audit`.
+    pub fn journal_dir(&self) -> Option<PathBuf> {
+        self.dir
+            .clone()
+            .or_else(|| state_dir().map(|d| d.join("audit")))
+    }
+}
+
 /// The GitHub server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]

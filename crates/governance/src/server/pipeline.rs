@@ -51,12 +51,7 @@ impl Kernel {
     pub fn new(loaded: LoadedConfig, server_name: &str) -> Result<Self, KernelError> {
         let config = loaded.config;
         let tool_policy = ToolPolicy::new(&config.policy)?;
-        let journal = match config
-            .audit
-            .dir
-            .clone()
-            .or_else(|| crate::config::state_dir().map(|d| d.join("audit")))
-        {
+        let journal = match config.audit.journal_dir() {
             Some(dir) => Journal::open(&dir, server_name.trim_end_matches("-mcp"))
                 .map(|(journal, _repairs)| journal)
                 .map_err(|e| e.to_string()),

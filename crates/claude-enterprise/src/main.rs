@@ -1,0 +1,226 @@
+//! `claude-enterprise`: the CLI a user and a platform team run beside the servers.
+//!
+//! `doctor` is the first command a new user runs; `audit` reads and verifies the local journal;
+//! `policy explain` shows what each role sees; `config schema` prints the config's JSON Schema.
+
+mod doctor;
+mod servers;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use governance::{
+    audit::{AuditEvent, read_events, repair_dir, verify_dir},
+    config::Config,
+    policy::ToolPolicy,
+};
+
+/// Governed MCP servers for Claude Code: health, audit trail and policy.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check every installed server: MCP handshake, tools, credentials, config, journal.
+    Doctor,
+    /// Read or verify the local audit journal.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Explain the policy in force.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// The config file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print the newest events.
+    Tail {
+        /// How many events.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// One JSON event per line, as stored.
+        #[arg(long)]
+        json: bool,
+        /// Journal directory (default: from the config).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Verify every segment's hash chain. Exit 0 when intact, 1 at the first break.
+    Verify {
+        /// First cut torn last lines left by crashed writers (kept in `<segment>.torn`).
+        #[arg(long)]
+        repair: bool,
+        /// Journal directory (default: from the config).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Which tools each server shows a role, and the rule that decides each.
+    Explain {
+        /// The role (repeat for several; none: a user with no role).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the JSON Schema of the config file.
+    Schema,
+    /// Print where the config in force comes from, and check it.
+    Check,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn journal_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = dir {
+        return Ok(dir);
+    }
+    Config::load()?.config.audit.journal_dir().ok_or_else(|| {
+        anyhow::anyhow!("no journal directory: set audit.dir, XDG_STATE_HOME or HOME")
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Doctor => doctor::run(),
+        Command::Audit {
+            command: AuditCommand::Tail { lines, json, dir },
+        } => {
+            let events = read_events(&journal_dir(dir)?)?;
+            for event in &events[events.len().saturating_sub(lines)..] {
+                if json {
+                    println!("{}", serde_json::to_string(event)?);
+                } else {
+                    println!("{}", tail_line(event));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { repair, dir },
+        } => {
+            let dir = journal_dir(dir)?;
+            if repair {
+                for r in repair_dir(&dir)? {
+                    println!(
+                        "repaired {}: cut a torn last line of {} bytes (kept in {}.torn)",
+                        r.segment.display(),
+                        r.torn_bytes,
+                        r.segment.display()
+                    );
+                }
+            }
+            let report = verify_dir(&dir)?;
+            match report.first_break() {
+                None => {
+                    println!(
+                        "journal intact: {} segments, {} events in {}",
+                        report.segments.len(),
+                        report.events(),
+                        dir.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(b) => {
+                    println!("journal BROKEN: {b}");
+                    if b.kind == governance::audit::BreakKind::TruncatedTail {
+                        println!(
+                            "a crash mid-write leaves this; `claude-enterprise audit verify --repair` cuts it (keeping the bytes)"
+                        );
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Policy {
+            command: PolicyCommand::Explain { roles },
+        } => {
+            let loaded = Config::load()?;
+            let policy = ToolPolicy::new(&loaded.config.policy)?;
+            println!("config: {}", loaded.source);
+            println!("roles: [{}]", roles.join(", "));
+            for server in servers::SERVERS {
+                println!("\n{}", server.binary);
+                for spec in (server.tools)() {
+                    let d = policy.tool(&roles, spec.name);
+                    let mark = if d.allowed { "shown " } else { "hidden" };
+                    let access = format!("{:?}", spec.access).to_lowercase();
+                    let why = if d.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", d.reason)
+                    };
+                    println!(
+                        "  {mark}  {:<30} {access:<5}  by {}{why}",
+                        spec.name, d.rule
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Schema,
+        } => {
+            println!("{}", serde_json::to_string_pretty(&Config::json_schema())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let loaded = Config::load()?;
+            ToolPolicy::new(&loaded.config.policy)?;
+            println!("config OK: {}", loaded.source);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn tail_line(e: &AuditEvent) -> String {
+    let keys: Vec<String> = e
+        .resources
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let result = e.result.as_deref().unwrap_or("-");
+    let phase = format!("{:?}", e.phase).to_lowercase();
+    let access = format!("{:?}", e.access).to_lowercase();
+    format!(
+        "{} {} {}.{} {access} {phase} {result} [{}] rule={}{}",
+        e.timestamp,
+        e.user,
+        e.tool,
+        e.action,
+        keys.join(" "),
+        e.decision.rule,
+        e.error
+            .as_deref()
+            .map(|m| format!(" error={m:?}"))
+            .unwrap_or_default()
+    )
+}
