@@ -200,6 +200,12 @@ pub async fn serve_http<U: Upstream>(
         LocalSessionManager::default().into(),
         StreamableHttpServerConfig::default(),
     );
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "{addr} is not a loopback address and this listener has no authentication of its \
+             own: put it behind an authenticating proxy"
+        );
+    }
     let router = axum::Router::new().nest_service("/mcp", service);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
