@@ -3,7 +3,8 @@
 #[test]
 fn config_schema_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.schema.json");
-    let generated = serde_json::to_string_pretty(&governance::config::Config::json_schema()).unwrap() + "\n";
+    let generated =
+        serde_json::to_string_pretty(&governance::config::Config::json_schema()).unwrap() + "\n";
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed == generated,

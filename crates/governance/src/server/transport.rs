@@ -3,7 +3,13 @@
 
 use std::net::SocketAddr;
 
+use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+
+/// Longest JSON-RPC line read from stdin; longer ones are answered with an error and dropped
+/// without being held in memory whole.
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 use rmcp::{
     ServiceExt,
@@ -75,25 +81,29 @@ where
     });
     let filter_in = tokio::spawn(async move {
         let mut to_rmcp = to_rmcp;
-        let mut lines = BufReader::new(input).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match malformed(&line) {
-                None => {
-                    let mut framed = line;
-                    framed.push('\n');
-                    if to_rmcp.write_all(framed.as_bytes()).await.is_err() {
-                        break;
+        let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(MAX_LINE_BYTES));
+        while let Some(next) = lines.next().await {
+            let answer = match next {
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => match malformed(&line) {
+                    None => {
+                        if to_rmcp.write_all((line + "\n").as_bytes()).await.is_err() {
+                            break;
+                        }
+                        continue;
                     }
-                }
-                Some(answer) => {
-                    tracing::warn!("answered a malformed JSON-RPC line with an error");
-                    if lines_tx.send(answer.to_string() + "\n").await.is_err() {
-                        break;
-                    }
-                }
+                    Some(answer) => answer,
+                },
+                Err(LinesCodecError::MaxLineLengthExceeded) => serde_json::json!({
+                    "jsonrpc": "2.0", "id": null,
+                    "error": {"code": -32600, "message": format!(
+                        "Invalid Request: message longer than {MAX_LINE_BYTES} bytes, discarded")},
+                }),
+                Err(LinesCodecError::Io(_)) => break,
+            };
+            tracing::warn!("answered a malformed JSON-RPC line with an error");
+            if lines_tx.send(answer.to_string() + "\n").await.is_err() {
+                break;
             }
         }
         // Closing the pipe tells rmcp the client has gone.
@@ -157,6 +167,32 @@ fn malformed(line: &str) -> Option<serde_json::Value> {
     None
 }
 
+/// Serves streamable HTTP at `http://ADDR/mcp` until the process is stopped.
+pub async fn serve_http<U: Upstream>(
+    server: GovernedServer<U>,
+    addr: SocketAddr,
+) -> Result<(), ServeError> {
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        LocalSessionManager::default().into(),
+        StreamableHttpServerConfig::default(),
+    );
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "{addr} is not a loopback address and this listener has no authentication of its \
+             own: put it behind an authenticating proxy"
+        );
+    }
+    let router = axum::Router::new().nest_service("/mcp", service);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Http { addr, source })?;
+    tracing::info!("serving MCP over streamable HTTP at http://{addr}/mcp");
+    axum::serve(listener, router)
+        .await
+        .map_err(|source| ServeError::Http { addr, source })
+}
+
 #[cfg(test)]
 mod tests {
     use super::malformed;
@@ -188,30 +224,4 @@ mod tests {
         }
         assert_eq!(malformed("{\"id\":3}").unwrap()["id"], 3);
     }
-}
-
-/// Serves streamable HTTP at `http://ADDR/mcp` until the process is stopped.
-pub async fn serve_http<U: Upstream>(
-    server: GovernedServer<U>,
-    addr: SocketAddr,
-) -> Result<(), ServeError> {
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        LocalSessionManager::default().into(),
-        StreamableHttpServerConfig::default(),
-    );
-    if !addr.ip().is_loopback() {
-        tracing::warn!(
-            "{addr} is not a loopback address and this listener has no authentication of its \
-             own: put it behind an authenticating proxy"
-        );
-    }
-    let router = axum::Router::new().nest_service("/mcp", service);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Http { addr, source })?;
-    tracing::info!("serving MCP over streamable HTTP at http://{addr}/mcp");
-    axum::serve(listener, router)
-        .await
-        .map_err(|source| ServeError::Http { addr, source })
 }
