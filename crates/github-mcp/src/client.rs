@@ -14,6 +14,19 @@ use serde_json::Value;
 /// The command that fixes missing or rejected credentials.
 const LOGIN_HINT: &str = "set GITHUB_TOKEN or run `claude-enterprise login github`";
 
+/// Checks that `api_url` is an http(s) URL the client can be built with.
+pub fn check_api_url(api_url: &str) -> Result<(), String> {
+    let uri: http::Uri = api_url
+        .parse()
+        .map_err(|e| format!("github.api_url `{api_url}` is not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("https" | "http"), Some(_)) => Ok(()),
+        _ => Err(format!(
+            "github.api_url `{api_url}` must be an http(s) URL such as https://api.github.com"
+        )),
+    }
+}
+
 /// A configured GitHub client.
 pub struct GithubClient {
     octocrab: Octocrab,
@@ -44,11 +57,6 @@ impl GithubClient {
             max_retries: config.max_retries,
             max_rate_limit_wait: Duration::from_secs(config.max_rate_limit_wait_secs),
         })
-    }
-
-    /// Whether a token is configured.
-    pub fn has_token(&self) -> bool {
-        self.has_token
     }
 
     /// `GET path` (path and query, relative to the API base), the JSON body on 2xx.

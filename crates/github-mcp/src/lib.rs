@@ -38,7 +38,10 @@ const MAX_TEAM_REPO_PAGES: u32 = 5;
 
 /// The GitHub upstream.
 pub struct GithubServer {
-    client: GithubClient,
+    /// Built at the first call: loading the system's root certificates costs milliseconds and
+    /// memory that a server which only lists its tools never needs.
+    client: tokio::sync::OnceCell<GithubClient>,
+    token: Option<String>,
     config: GithubConfig,
     read_scope: Patterns,
     write_scope: Patterns,
@@ -52,8 +55,10 @@ impl GithubServer {
         let patterns = |globs: &[String], rule: &str| {
             Patterns::new(globs, rule).map_err(|e: PatternError| e.to_string())
         };
+        client::check_api_url(&config.api_url)?;
         Ok(Self {
-            client: GithubClient::new(&config, token)?,
+            client: tokio::sync::OnceCell::new(),
+            token,
             read_scope: patterns(&config.read_scope, "github.read_scope")?,
             write_scope: patterns(&config.write_scope, "github.write_scope")?,
             config,
@@ -62,16 +67,23 @@ impl GithubServer {
         })
     }
 
+    async fn client(&self) -> Result<&GithubClient, ToolError> {
+        self.client
+            .get_or_try_init(|| async { GithubClient::new(&self.config, self.token.clone()) })
+            .await
+            .map_err(ToolError::Unavailable)
+    }
+
     /// `owner/repo` of every repository of the user's GitHub teams (cached for five minutes).
     async fn team_repos(&self) -> Result<Vec<String>, ToolError> {
+        let client = self.client().await?;
         let mut cache = self.team_repos.lock().await;
         if let Some((at, repos)) = cache.as_ref()
             && at.elapsed() < TEAM_CACHE_TTL
         {
             return Ok(repos.clone());
         }
-        let teams = self
-            .client
+        let teams = client
             .get("/user/teams?per_page=100", "your team list")
             .await?;
         let mut repos = Vec::new();
@@ -88,7 +100,7 @@ impl GithubServer {
                     encode(org),
                     encode(slug)
                 );
-                let list = self.client.get(&path, "your team's repositories").await?;
+                let list = client.get(&path, "your team's repositories").await?;
                 let items = list.as_array().cloned().unwrap_or_default();
                 repos.extend(
                     items
@@ -197,7 +209,7 @@ impl Upstream for GithubServer {
     }
 
     async fn execute(&self, call: Call, _caller: &Caller) -> Result<ToolOutput, ToolError> {
-        let c = &self.client;
+        let c = self.client().await?;
         match call {
             Call::SearchRepositories(a) => {
                 let path = format!(
@@ -337,10 +349,14 @@ impl Upstream for GithubServer {
     }
 
     async fn whoami(&self) -> Option<String> {
-        if !self.client.has_token() {
-            return None;
-        }
-        let me = self.client.get("/user", "your GitHub account").await.ok()?;
+        self.token.as_ref()?;
+        let me = self
+            .client()
+            .await
+            .ok()?
+            .get("/user", "your GitHub account")
+            .await
+            .ok()?;
         me["email"]
             .as_str()
             .or_else(|| me["login"].as_str())

@@ -21,9 +21,21 @@ struct Args {
     http: Option<SocketAddr>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // One stdio client needs one thread; an HTTP listener serves many sessions at once.
+    let runtime = match args.http {
+        Some(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     // stdout carries the protocol: logs go to stderr only.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

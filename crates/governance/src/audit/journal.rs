@@ -196,11 +196,22 @@ pub fn repair_dir(dir: &Path) -> Result<Vec<RepairReport>, AuditError> {
         if file.try_lock().is_err() {
             continue;
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_error(&path))?;
-        if bytes.is_empty() || bytes.ends_with(b"\n") {
+        // Only the last byte says whether the tail is torn: servers start often and the
+        // journal grows, so intact segments are not read.
+        let len = file.metadata().map_err(io_error(&path))?.len();
+        if len == 0 {
             continue;
         }
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))
+            .map_err(io_error(&path))?;
+        file.read_exact(&mut last).map_err(io_error(&path))?;
+        if last[0] == b'\n' {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0)).map_err(io_error(&path))?;
+        file.read_to_end(&mut bytes).map_err(io_error(&path))?;
         let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         let torn = &bytes[keep..];
         let torn_path = path.with_extension("jsonl.torn");
