@@ -42,7 +42,13 @@ impl GithubClient {
         let mut builder = Octocrab::builder()
             .base_uri(config.api_url.as_str())
             .map_err(|e| format!("github.api_url `{}`: {e}", config.api_url))?
-            .set_connect_timeout(Some(Duration::from_secs(config.timeout_secs)));
+            .set_connect_timeout(Some(Duration::from_secs(config.timeout_secs)))
+            // Without an Accept header some endpoints (contents) have no default media type.
+            .add_header(http::header::ACCEPT, "application/json".to_owned())
+            .add_header(
+                http::HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".to_owned(),
+            );
         let has_token = token.is_some();
         if let Some(token) = token {
             builder = builder.personal_token(token);

@@ -402,3 +402,51 @@ fn file_or_directory(found: &Value) -> Value {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base64_of(text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    #[test]
+    fn contents_become_text_listing_or_a_note() {
+        let source = "fn main() {}\n// ünïcode\n";
+        // GitHub wraps base64 at 60 columns with real newlines.
+        let encoded = base64_of(source);
+        let wrapped = format!("{}\n{}", &encoded[..20], &encoded[20..]);
+        let text = file_or_directory(
+            &json!({"type": "file", "encoding": "base64", "content": wrapped, "size": 25}),
+        );
+        assert_eq!(text["content"], source);
+        assert_eq!(text["truncated"], false);
+        let cases = [
+            (
+                json!({"type": "file", "encoding": "base64", "content": "//79/A==", "size": 4}),
+                "note",
+            ),
+            (
+                json!({"type": "file", "encoding": "none", "content": "", "size": 5_000_000}),
+                "note",
+            ),
+            (
+                json!([{"name": "src", "path": "src", "type": "dir", "size": 0}]),
+                "entries",
+            ),
+        ];
+        for (found, key) in cases {
+            let out = file_or_directory(&found);
+            assert!(out.get(key).is_some(), "{found} -> {out}");
+        }
+        let big = file_or_directory(
+            &json!({"type": "file", "encoding": "base64", "content": base64_of(&"x".repeat(150_000))}),
+        );
+        assert_eq!(big["truncated"], true);
+        assert_eq!(
+            big["content"].as_str().unwrap().len(),
+            tools::MAX_TEXT_BYTES
+        );
+    }
+}

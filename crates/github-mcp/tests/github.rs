@@ -1,0 +1,445 @@
+//! github-mcp end to end: the real binary over stdio, against Prism's mock of GitHub's official
+//! OpenAPI description (`@octokit/openapi`), through a proxy that records what GitHub would
+//! have received. Prism validates every request; a request it flags fails the test.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{RecordingProxy, Sandbox, github_prism, result_text};
+
+const TOKEN: &str = "ghp_TESTTOKEN0123456789abcdefghijklmnopqrst";
+
+fn setup(config: &str) -> (Sandbox, RecordingProxy) {
+    (Sandbox::new(config), RecordingProxy::start(github_prism()))
+}
+
+/// Every tool, called once with valid arguments, against the real API description.
+#[test]
+fn every_tool_speaks_githubs_api() {
+    let (sandbox, proxy) = setup("[github]\nwrite_scope = [\"octo/*\"]\n");
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let tools = server.request("tools/list", json!({}));
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "github_search_repositories",
+            "github_get_file_contents",
+            "github_list_pull_requests",
+            "github_get_pull_request",
+            "github_create_pull_request",
+            "github_add_comment",
+            "github_list_commits"
+        ]
+    );
+    for tool in tools["result"]["tools"].as_array().unwrap() {
+        let a = &tool["annotations"];
+        let write =
+            tool["name"] == "github_create_pull_request" || tool["name"] == "github_add_comment";
+        assert_eq!(a["readOnlyHint"], json!(!write), "{}", tool["name"]);
+        assert_eq!(a["destructiveHint"], json!(false));
+        assert_eq!(tool["inputSchema"]["type"], "object");
+        for forbidden in ["push", "merge", "delete"] {
+            assert!(!tool["name"].as_str().unwrap().contains(forbidden));
+        }
+    }
+
+    let cases: &[(&str, Value, &[&str])] = &[
+        (
+            "github_search_repositories",
+            json!({"query": "language:rust org:octo", "per_page": 5}),
+            &["repositories", "total_count"],
+        ),
+        (
+            "github_get_file_contents",
+            json!({"owner": "octo", "repo": "hello", "path": "README.md", "ref": "main"}),
+            &["sha", "size", "type"],
+        ),
+        (
+            "github_get_file_contents",
+            json!({"owner": "octo", "repo": "hello", "path": "my docs"}),
+            &["type"],
+        ),
+        (
+            "github_list_pull_requests",
+            json!({"owner": "octo", "repo": "hello", "state": "all", "base": "main"}),
+            &["pull_requests"],
+        ),
+        (
+            "github_get_pull_request",
+            json!({"owner": "octo", "repo": "hello", "pull_number": 7}),
+            &["number", "head", "base", "author"],
+        ),
+        (
+            "github_create_pull_request",
+            json!({"owner": "octo", "repo": "hello", "title": "Add X", "head": "feature", "base": "main", "body": "Why", "draft": true}),
+            &["number", "url"],
+        ),
+        (
+            "github_add_comment",
+            json!({"owner": "octo", "repo": "hello", "issue_number": 7, "body": "LGTM"}),
+            &["id", "url"],
+        ),
+        (
+            "github_list_commits",
+            json!({"owner": "octo", "repo": "hello", "sha": "main", "path": "src/lib.rs", "since": "2026-01-01T00:00:00Z"}),
+            &["commits"],
+        ),
+    ];
+    for (tool, args, keys) in cases {
+        let result = server.call(tool, args.clone());
+        assert_ne!(
+            result["isError"],
+            json!(true),
+            "{tool}: {}",
+            result_text(&result)
+        );
+        let structured = &result["structuredContent"];
+        for key in *keys {
+            assert!(
+                structured.get(*key).is_some(),
+                "{tool}: no `{key}` in {structured}"
+            );
+        }
+        let text: Value = serde_json::from_str(&result_text(&result)).unwrap();
+        assert_eq!(
+            &text, structured,
+            "{tool}: text and structured content agree"
+        );
+    }
+    proxy.assert_no_violations();
+    let sent = proxy.requests();
+    assert!(
+        sent.iter().all(|r| r.had_authorization),
+        "every request carries the token"
+    );
+    let create = proxy.requests_to("POST", "/repos/octo/hello/pulls");
+    assert_eq!(create.len(), 1);
+    let body: Value = serde_json::from_str(&create[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!({"title": "Add X", "head": "feature", "base": "main", "body": "Why", "draft": true})
+    );
+
+    // The audit trail: one record per read, intent + outcome per write, resource keys.
+    let journal = sandbox.journal();
+    let writes: Vec<&Value> = journal.iter().filter(|e| e["access"] == "write").collect();
+    assert_eq!(writes.len(), 4);
+    assert_eq!(writes[0]["phase"], "intent");
+    assert_eq!(writes[1]["phase"], "outcome");
+    assert_eq!(writes[1]["action"], "create_pull_request");
+    assert_eq!(writes[1]["repo"], "octo/hello");
+    assert!(writes[1]["pull_number"].is_u64());
+    assert_eq!(writes[1]["decision"]["rule"], "github.write_scope");
+    assert_eq!(journal.iter().filter(|e| e["access"] == "read").count(), 6);
+    assert!(
+        journal
+            .iter()
+            .all(|e| e["user"].is_string() && e["hash"].as_str().unwrap().starts_with("sha256:"))
+    );
+
+    // No token anywhere we wrote: journal, config, logs.
+    let log = server.stderr();
+    assert!(
+        !log.is_empty(),
+        "the server logs at debug level in this test"
+    );
+    drop(server);
+    let everything = sandbox.all_text() + &log;
+    assert!(!everything.contains(TOKEN));
+    assert!(!everything.to_lowercase().contains("authorization: "));
+}
+
+#[test]
+fn writes_outside_the_write_scope_never_reach_github() {
+    // Prism's example teams hold exactly octocat/Hello-World.
+    let (sandbox, proxy) = setup("[github]\nwrite_scope = [\"acme/platform-*\"]\n");
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let pr = |repo: &str| json!({"owner": repo.split('/').next().unwrap(), "repo": repo.split('/').nth(1).unwrap(), "title": "t", "head": "h", "base": "main"});
+    let cases: &[(&str, bool, &str)] = &[
+        ("acme/payroll", false, "github.write_scope"),
+        ("acme/platform-api", true, "github.write_scope"),
+        (
+            "octocat/Hello-World",
+            true,
+            "github.write_scope (team membership)",
+        ),
+    ];
+    for (repo, allowed, rule) in cases {
+        let result = server.call("github_create_pull_request", pr(repo));
+        assert_eq!(
+            result["isError"] != json!(true),
+            *allowed,
+            "{repo}: {}",
+            result_text(&result)
+        );
+        let sent = proxy.requests_to("POST", &format!("/repos/{repo}/pulls"));
+        assert_eq!(
+            sent.len(),
+            usize::from(*allowed),
+            "{repo}: upstream requests"
+        );
+        let outcome = sandbox
+            .journal()
+            .into_iter()
+            .rev()
+            .find(|e| e["phase"] == "outcome")
+            .unwrap();
+        assert_eq!(outcome["decision"]["rule"], *rule, "{repo}");
+        assert_eq!(
+            outcome["result"],
+            if *allowed { "success" } else { "denied" }
+        );
+        if !allowed {
+            let text = result_text(&result);
+            assert!(
+                text.contains("github.write_scope") && text.contains(repo),
+                "{text}"
+            );
+        }
+    }
+    let comment = server.call(
+        "github_add_comment",
+        json!({"owner": "acme", "repo": "payroll", "issue_number": 1, "body": "x"}),
+    );
+    assert_eq!(comment["isError"], json!(true));
+    assert!(proxy.requests_to("POST", "/repos/acme/payroll").is_empty());
+    proxy.assert_no_violations();
+}
+
+#[test]
+fn reads_outside_the_read_scope_are_refused_and_search_hits_filtered() {
+    let (sandbox, proxy) = setup("[github]\nread_scope = [\"acme/*\"]\n");
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let refused = server.call(
+        "github_get_pull_request",
+        json!({"owner": "octo", "repo": "hello", "pull_number": 1}),
+    );
+    assert_eq!(refused["isError"], json!(true));
+    assert!(result_text(&refused).contains("github.read_scope"));
+    assert!(proxy.requests_to("GET", "/repos/octo").is_empty());
+    // Prism's example search hit is dtrupenn/Tetris: outside acme/*.
+    let search = server.call("github_search_repositories", json!({"query": "tetris"}));
+    let s = &search["structuredContent"];
+    assert_eq!(s["repositories"], json!([]), "{s}");
+    assert_eq!(s["filtered_out_of_scope"], 1);
+    proxy.assert_no_violations();
+}
+
+#[test]
+fn policy_hides_tools_and_hidden_equals_unknown() {
+    let config = r#"
+        [identity]
+        user = "contractor@corp.example"
+        roles = ["contractor"]
+        [policy]
+        default_allow = ["github_get_*", "github_list_*", "github_search_*"]
+        [policy.roles.contractor]
+        deny = ["github_get_file_contents"]
+    "#;
+    let (sandbox, proxy) = setup(config);
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let listed = server.request("tools/list", json!({}));
+    let names: Vec<String> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "github_search_repositories",
+            "github_list_pull_requests",
+            "github_get_pull_request",
+            "github_list_commits"
+        ]
+    );
+    let hidden = server.request(
+        "tools/call",
+        json!({"name": "github_create_pull_request", "arguments": {}}),
+    );
+    let unknown = server.request(
+        "tools/call",
+        json!({"name": "github_push_files", "arguments": {}}),
+    );
+    assert_eq!(hidden["error"]["code"], unknown["error"]["code"]);
+    assert_eq!(
+        hidden["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("github_create_pull_request", "X"),
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("github_push_files", "X")
+    );
+    assert!(proxy.requests().is_empty());
+    let denied = sandbox.journal();
+    assert_eq!(
+        denied.len(),
+        1,
+        "the hidden attempt is audited; the unknown tool is not a tool"
+    );
+    assert_eq!(denied[0]["result"], "denied");
+    assert_eq!(denied[0]["user"], "contractor@corp.example");
+}
+
+#[test]
+fn upstream_failures_say_what_to_do() {
+    let config = "[github]\nwrite_scope = [\"octo/*\"]\ntimeout_secs = 2\nmax_retries = 2\nmax_rate_limit_wait_secs = 3\n";
+    let (sandbox, proxy) = setup(config);
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let get = json!({"owner": "octo", "repo": "hello", "pull_number": 1});
+    let pr_path = "/repos/octo/hello/pulls/1";
+    let far = (chrono_now() + 3600).to_string();
+
+    proxy.inject(pr_path, 401, &[], r#"{"message":"Bad credentials"}"#, 1);
+    let r = server.call("github_get_pull_request", get.clone());
+    assert!(
+        result_text(&r).contains(
+            "GitHub rejected the token: set GITHUB_TOKEN or run `claude-enterprise login github`"
+        ),
+        "{}",
+        result_text(&r)
+    );
+
+    proxy.inject(
+        pr_path,
+        403,
+        &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &far)],
+        r#"{"message":"API rate limit exceeded"}"#,
+        1,
+    );
+    let r = server.call("github_get_pull_request", get.clone());
+    let text = result_text(&r);
+    assert!(
+        text.contains("rate limit") && text.contains("resets at"),
+        "{text}"
+    );
+
+    proxy.inject(pr_path, 429, &[("retry-after", "1")], "{}", 1);
+    let r = server.call("github_get_pull_request", get.clone());
+    assert_ne!(
+        r["isError"],
+        json!(true),
+        "waited out a short rate limit: {}",
+        result_text(&r)
+    );
+
+    proxy.inject(pr_path, 502, &[], "bad gateway", 2);
+    let r = server.call("github_get_pull_request", get.clone());
+    assert_ne!(
+        r["isError"],
+        json!(true),
+        "retried past two 502s: {}",
+        result_text(&r)
+    );
+
+    proxy.inject(pr_path, 503, &[], "down", 10);
+    let r = server.call("github_get_pull_request", get.clone());
+    assert!(
+        result_text(&r).contains("answered 503") && result_text(&r).contains("3 attempts"),
+        "{}",
+        result_text(&r)
+    );
+    proxy.clear_injections();
+
+    proxy.inject("/repos/octo/hello/issues/1/comments", 500, &[], "boom", 1);
+    let r = server.call(
+        "github_add_comment",
+        json!({"owner": "octo", "repo": "hello", "issue_number": 1, "body": "x"}),
+    );
+    assert!(
+        result_text(&r).contains("may or may not have been applied"),
+        "{}",
+        result_text(&r)
+    );
+    assert_eq!(
+        proxy
+            .requests_to("POST", "/repos/octo/hello/issues/1/comments")
+            .len(),
+        1,
+        "a POST is never retried"
+    );
+
+    proxy.delay(
+        "/repos/octo/hello/pulls/2",
+        std::time::Duration::from_secs(5),
+        10,
+    );
+    let r = server.call(
+        "github_get_pull_request",
+        json!({"owner": "octo", "repo": "hello", "pull_number": 2}),
+    );
+    assert!(
+        result_text(&r).contains("timed out after 2 s"),
+        "{}",
+        result_text(&r)
+    );
+
+    proxy.inject(
+        "/repos/octo/hello/pulls/3",
+        404,
+        &[],
+        r#"{"message":"Not Found"}"#,
+        1,
+    );
+    let r = server.call(
+        "github_get_pull_request",
+        json!({"owner": "octo", "repo": "hello", "pull_number": 3}),
+    );
+    assert!(
+        result_text(&r).contains("pull request octo/hello#3 was not found"),
+        "{}",
+        result_text(&r)
+    );
+
+    // Still serving.
+    let ok = server.call(
+        "github_list_commits",
+        json!({"owner": "octo", "repo": "hello"}),
+    );
+    assert_ne!(ok["isError"], json!(true));
+    assert!(
+        sandbox
+            .journal()
+            .iter()
+            .filter(|e| e["result"] == "error")
+            .count()
+            >= 5
+    );
+}
+
+#[test]
+fn without_a_token_tools_list_and_calls_say_how_to_log_in() {
+    let (sandbox, proxy) = setup("");
+    let mut server = sandbox.github(proxy.url(), None);
+    server.initialize();
+    let listed = server.request("tools/list", json!({}));
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 7);
+    let r = server.call(
+        "github_list_commits",
+        json!({"owner": "octo", "repo": "hello"}),
+    );
+    assert_eq!(r["isError"], json!(true));
+    assert!(result_text(&r).contains("claude-enterprise login github"));
+    assert!(proxy.requests().is_empty());
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
