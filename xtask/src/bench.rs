@@ -1,0 +1,292 @@
+//! `cargo xtask bench`: our servers side by side with the anchors, in one run, as ratios.
+//!
+//! Spawn to `tools/list` answered and RSS right after (median of `--runs`, default 15), for
+//! github-mcp, the official Go github-mcp-server and `@modelcontextprotocol/server-github`;
+//! then github-mcp's per-call overhead (policy + durable audit + trimming) against the same
+//! request sent straight to Prism. Timing is wall-clock on this machine: read the ratios.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, ChildStdin, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use crate::{Result, install, peers_dir, root};
+
+struct Anchor {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+/// One MCP server over stdio, spoken to line by line.
+struct StdioServer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl StdioServer {
+    fn spawn(anchor: &Anchor, envs: &[(&str, &str)]) -> Result<Self> {
+        let mut command = Command::new(&anchor.program);
+        command
+            .args(&anchor.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", anchor.program.display()))?;
+        Ok(Self {
+            stdin: child.stdin.take().unwrap(),
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
+        })
+    }
+
+    fn send(&mut self, message: Value) -> Result<()> {
+        writeln!(self.stdin, "{message}").map_err(|e| e.to_string())?;
+        self.stdin.flush().map_err(|e| e.to_string())
+    }
+
+    fn answer(&mut self, id: u64) -> Result<Value> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err("server closed stdout".into());
+            }
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["id"] == json!(id)
+            {
+                return Ok(v);
+            }
+        }
+    }
+
+    fn handshake(&mut self) -> Result<()> {
+        self.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "xtask-bench", "version": "1"}}}))?;
+        self.answer(1)?;
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))?;
+        self.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))?;
+        let tools = self.answer(2)?;
+        if !tools["result"]["tools"].is_array() {
+            return Err(format!("tools/list failed: {tools}"));
+        }
+        Ok(())
+    }
+
+    fn rss_kb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for StdioServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+fn spawn_to_list(anchor: &Anchor, runs: usize, envs: &[(&str, &str)]) -> Result<(f64, f64)> {
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut server = StdioServer::spawn(anchor, envs)?;
+        server.handshake()?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        rss.push(server.rss_kb() as f64 / 1024.0);
+    }
+    Ok((median(times), median(rss)))
+}
+
+/// A minimal keep-alive HTTP/1.1 GET, the baseline a server's call is compared with.
+fn http_get(stream: &mut BufReader<TcpStream>, path: &str) -> Result<()> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token bench\r\nAccept: application/json\r\nUser-Agent: xtask\r\n\r\n"
+    );
+    stream.get_mut().write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut length = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        stream.read_line(&mut line).map_err(|e| e.to_string())?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length.ok_or("Prism answered without Content-Length")?];
+    stream.read_exact(&mut body).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn start_prism(peers: &Path) -> Result<(Child, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let child = Command::new("node")
+        .arg(peers.join("node_modules/@stoplight/prism-cli/dist/index.js"))
+        .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .arg(peers.join("node_modules/@octokit/openapi/generated/api.github.com.json"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start Prism: {e}"))?;
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err("Prism did not start within 120 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok((child, format!("127.0.0.1:{port}")))
+}
+
+/// Median per-call latency through github-mcp, and straight to Prism, interleaved.
+fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Result<(f64, f64)> {
+    let api = format!("http://{prism}");
+    let envs = [
+        ("GITHUB_TOKEN", "bench"),
+        ("GITHUB_API_URL", api.as_str()),
+        ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null"),
+    ];
+    let mut server = StdioServer::spawn(ours, &envs)?;
+    server.handshake()?;
+    let mut direct = BufReader::new(TcpStream::connect(prism).map_err(|e| e.to_string())?);
+    direct.get_ref().set_nodelay(true).map_err(|e| e.to_string())?;
+    let path = "/repos/octo/hello/pulls/1";
+    let mut id = 10;
+    let mut call = |server: &mut StdioServer| -> Result<f64> {
+        id += 1;
+        let started = Instant::now();
+        server.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "github_get_pull_request",
+            "arguments": {"owner": "octo", "repo": "hello", "pull_number": 1}}}))?;
+        let answer = server.answer(id)?;
+        if answer["result"]["isError"] == json!(true) || answer.get("error").is_some() {
+            return Err(format!("bench call failed: {answer}"));
+        }
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    };
+    for _ in 0..20 {
+        call(&mut server)?;
+        http_get(&mut direct, path)?;
+    }
+    let (mut through, mut straight) = (Vec::new(), Vec::new());
+    for _ in 0..samples {
+        through.push(call(&mut server)?);
+        let started = Instant::now();
+        http_get(&mut direct, path)?;
+        straight.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((median(through), median(straight)))
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let runs = match args {
+        [flag, n] if flag == "--runs" => n.parse().map_err(|_| "--runs takes a number")?,
+        [] => 15,
+        _ => return Err("usage: cargo xtask bench [--runs N]".into()),
+    };
+    let peers = peers_dir();
+    install(&peers, "package.json", Some("package-lock.json"), &peers.join("venv"), "requirements.txt")?;
+    let anchors_dir = peers.join("bench-npm");
+    install(&anchors_dir, "bench-package.json", None, &peers.join("bench-venv"), "bench-requirements.txt")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    crate::run(Command::new(&cargo)
+        .args(["build", "--release", "-p", "github-mcp"])
+        .current_dir(root()))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let state = tempdir()?;
+    let ours = Anchor {
+        name: "github-mcp (ours)",
+        program: target.join("release/github-mcp"),
+        args: vec![],
+    };
+    let go = Anchor {
+        name: "github-mcp-server (Go, official)",
+        program: peers.join("bench-venv/bin/github-mcp-server"),
+        args: vec!["stdio".into()],
+    };
+    let node = Anchor {
+        name: "@modelcontextprotocol/server-github",
+        program: "node".into(),
+        args: vec![anchors_dir
+            .join("node_modules/@modelcontextprotocol/server-github/dist/index.js")
+            .display()
+            .to_string()],
+    };
+    let envs = [
+        ("GITHUB_TOKEN", "bench"),
+        ("GITHUB_PERSONAL_ACCESS_TOKEN", "bench"),
+        ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null"),
+    ];
+    println!("spawn -> tools/list answered, and RSS after it (median of {runs} runs)\n");
+    println!("{:<38} {:>10} {:>10}", "server", "ms", "RSS MiB");
+    let mut results = Vec::new();
+    for anchor in [&ours, &go, &node] {
+        let (ms, rss) = spawn_to_list(anchor, runs, &envs)?;
+        println!("{:<38} {:>10.2} {:>10.1}", anchor.name, ms, rss);
+        results.push((ms, rss));
+    }
+    let (ours_ms, ours_rss) = results[0];
+    println!(
+        "\nours vs Go:   {:.1}x faster, {:.2} of its memory   (targets: >= 2x, <= 0.67)",
+        results[1].0 / ours_ms,
+        ours_rss / results[1].1
+    );
+    println!(
+        "ours vs node: {:.1}x faster, {:.2} of its memory",
+        results[2].0 / ours_ms,
+        ours_rss / results[2].1
+    );
+
+    let (mut prism, address) = start_prism(&peers)?;
+    let measured = call_overhead(&ours, &address, &state, 300);
+    let _ = prism.kill();
+    let _ = prism.wait();
+    let (through, straight) = measured?;
+    println!(
+        "\nper call, github_get_pull_request vs the same GET straight to Prism (median of 300):\n  \
+         through github-mcp {through:.3} ms, straight {straight:.3} ms, overhead {:.3} ms   (target: <= 1 ms)",
+        through - straight
+    );
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(())
+}
+
+fn tempdir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}

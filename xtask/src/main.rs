@@ -1,0 +1,123 @@
+//! `cargo xtask`: the project's tasks that are more than one cargo command.
+//!
+//! - `peers`: install the pinned test peers into `target/peers` (npm and a Python venv).
+//! - `test [ARGS]`: peers, build every binary, run every test (`cargo test --workspace ARGS`).
+//! - `bench`: spawn-to-`tools/list` time, RSS and per-call overhead, side by side with the anchors.
+//!
+//! Few dependencies, on purpose: this crate builds before anything else in CI.
+
+mod bench;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+};
+
+type Result<T> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("peers") => peers().map(|_| ()),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err("usage: cargo xtask <peers | test [cargo test args] | bench [--runs N]>".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// Where the test peers live: `CE_PEERS_DIR`, else `<target dir>/peers`.
+pub fn peers_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CE_PEERS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let target = if target.is_absolute() { target } else { root().join(target) };
+    target.join("peers")
+}
+
+/// Runs a command, echoing it, failing on a non-zero exit.
+pub fn run(command: &mut Command) -> Result<()> {
+    eprintln!("xtask: $ {}", describe(command));
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", describe(command)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed with {status}", describe(command)))
+    }
+}
+
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Installs `manifest` (a package.json, with `lock` when given) into `dir` with npm, and the
+/// `requirements` into `venv`, unless the stamp says the same pins are already installed.
+pub fn install(dir: &Path, manifest: &str, lock: Option<&str>, venv: &Path, requirements: &str) -> Result<()> {
+    let pins = root().join("xtask/peers");
+    let read = |name: &str| std::fs::read_to_string(pins.join(name)).map_err(|e| format!("xtask/peers/{name}: {e}"));
+    let stamp_text = format!("{}{}{}", read(manifest)?, lock.map(read).transpose()?.unwrap_or_default(), read(requirements)?);
+    let stamp = dir.join(format!(".stamp-{manifest}"));
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text) && venv.join("bin/python").exists() {
+        eprintln!("xtask: peers in {} are current", dir.display());
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::copy(pins.join(manifest), dir.join("package.json")).map_err(|e| e.to_string())?;
+    let npm_verb = match lock {
+        Some(lock) => {
+            std::fs::copy(pins.join(lock), dir.join("package-lock.json")).map_err(|e| e.to_string())?;
+            "ci"
+        }
+        None => "install",
+    };
+    run(Command::new("npm")
+        .args([npm_verb, "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir))?;
+    if !venv.join("bin/python").exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
+    }
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(pins.join(requirements)))?;
+    std::fs::write(&stamp, stamp_text).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn peers() -> Result<PathBuf> {
+    let dir = peers_dir();
+    install(&dir, "package.json", Some("package-lock.json"), &dir.join("venv"), "requirements.txt")?;
+    Ok(dir)
+}
+
+fn test(args: &[String]) -> Result<()> {
+    let peers = peers()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(&cargo)
+        .args(["build", "--workspace", "--bins"])
+        .current_dir(root()))?;
+    run(Command::new(&cargo)
+        .args(["test", "--workspace"])
+        .args(args)
+        .env("CE_PEERS_DIR", &peers)
+        .current_dir(root()))
+}
