@@ -60,7 +60,12 @@ impl StdioServer {
         let mut line = String::new();
         loop {
             line.clear();
-            if self.stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            if self
+                .stdout
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?
+                == 0
+            {
                 return Err("server closed stdout".into());
             }
             if let Ok(v) = serde_json::from_str::<Value>(&line)
@@ -72,9 +77,11 @@ impl StdioServer {
     }
 
     fn handshake(&mut self) -> Result<()> {
-        self.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "xtask-bench", "version": "1"}}}))?;
+            "clientInfo": {"name": "xtask-bench", "version": "1"}}}),
+        )?;
         self.answer(1)?;
         self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))?;
         self.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))?;
@@ -125,7 +132,10 @@ fn http_get(stream: &mut BufReader<TcpStream>, path: &str) -> Result<()> {
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token bench\r\nAccept: application/json\r\nUser-Agent: xtask\r\n\r\n"
     );
-    stream.get_mut().write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    stream
+        .get_mut()
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut length = None;
     let mut line = String::new();
     loop {
@@ -180,15 +190,20 @@ fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Re
     let mut server = StdioServer::spawn(ours, &envs)?;
     server.handshake()?;
     let mut direct = BufReader::new(TcpStream::connect(prism).map_err(|e| e.to_string())?);
-    direct.get_ref().set_nodelay(true).map_err(|e| e.to_string())?;
+    direct
+        .get_ref()
+        .set_nodelay(true)
+        .map_err(|e| e.to_string())?;
     let path = "/repos/octo/hello/pulls/1";
     let mut id = 10;
     let mut call = |server: &mut StdioServer| -> Result<f64> {
         id += 1;
         let started = Instant::now();
-        server.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+        server.send(
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
             "name": "github_get_pull_request",
-            "arguments": {"owner": "octo", "repo": "hello", "pull_number": 1}}}))?;
+            "arguments": {"owner": "octo", "repo": "hello", "pull_number": 1}}}),
+        )?;
         let answer = server.answer(id)?;
         if answer["result"]["isError"] == json!(true) || answer.get("error").is_some() {
             return Err(format!("bench call failed: {answer}"));
@@ -216,13 +231,27 @@ pub fn run(args: &[String]) -> Result<()> {
         _ => return Err("usage: cargo xtask bench [--runs N]".into()),
     };
     let peers = peers_dir();
-    install(&peers, "package.json", Some("package-lock.json"), &peers.join("venv"), "requirements.txt")?;
+    install(
+        &peers,
+        "package.json",
+        Some("package-lock.json"),
+        &peers.join("venv"),
+        "requirements.txt",
+    )?;
     let anchors_dir = peers.join("bench-npm");
-    install(&anchors_dir, "bench-package.json", None, &peers.join("bench-venv"), "bench-requirements.txt")?;
+    install(
+        &anchors_dir,
+        "bench-package.json",
+        None,
+        &peers.join("bench-venv"),
+        "bench-requirements.txt",
+    )?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    crate::run(Command::new(&cargo)
-        .args(["build", "--release", "-p", "github-mcp"])
-        .current_dir(root()))?;
+    crate::run(
+        Command::new(&cargo)
+            .args(["build", "--release", "-p", "github-mcp"])
+            .current_dir(root()),
+    )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
@@ -240,10 +269,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let node = Anchor {
         name: "@modelcontextprotocol/server-github",
         program: "node".into(),
-        args: vec![anchors_dir
-            .join("node_modules/@modelcontextprotocol/server-github/dist/index.js")
-            .display()
-            .to_string()],
+        args: vec![
+            anchors_dir
+                .join("node_modules/@modelcontextprotocol/server-github/dist/index.js")
+                .display()
+                .to_string(),
+        ],
     };
     let envs = [
         ("GITHUB_TOKEN", "bench"),

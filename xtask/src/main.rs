@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's tasks that are more than one cargo command.
 //!
 //! - `peers`: install the pinned test peers into `target/peers` (npm and a Python venv).
-//! - `test [ARGS]`: peers, build every binary, run every test (`cargo test --workspace ARGS`).
+//! - `test [ARGS]`: peers, then every test (`cargo test --workspace ARGS`).
 //! - `bench`: spawn-to-`tools/list` time, RSS and per-call overhead, side by side with the anchors.
 //!
 //! Few dependencies, on purpose: this crate builds before anything else in CI.
@@ -34,7 +34,10 @@ fn main() -> ExitCode {
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// Where the test peers live: `CE_PEERS_DIR`, else `<target dir>/peers`.
@@ -45,7 +48,11 @@ pub fn peers_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
-    let target = if target.is_absolute() { target } else { root().join(target) };
+    let target = if target.is_absolute() {
+        target
+    } else {
+        root().join(target)
+    };
     target.join("peers")
 }
 
@@ -72,12 +79,27 @@ fn describe(command: &Command) -> String {
 
 /// Installs `manifest` (a package.json, with `lock` when given) into `dir` with npm, and the
 /// `requirements` into `venv`, unless the stamp says the same pins are already installed.
-pub fn install(dir: &Path, manifest: &str, lock: Option<&str>, venv: &Path, requirements: &str) -> Result<()> {
+pub fn install(
+    dir: &Path,
+    manifest: &str,
+    lock: Option<&str>,
+    venv: &Path,
+    requirements: &str,
+) -> Result<()> {
     let pins = root().join("xtask/peers");
-    let read = |name: &str| std::fs::read_to_string(pins.join(name)).map_err(|e| format!("xtask/peers/{name}: {e}"));
-    let stamp_text = format!("{}{}{}", read(manifest)?, lock.map(read).transpose()?.unwrap_or_default(), read(requirements)?);
+    let read = |name: &str| {
+        std::fs::read_to_string(pins.join(name)).map_err(|e| format!("xtask/peers/{name}: {e}"))
+    };
+    let stamp_text = format!(
+        "{}{}{}",
+        read(manifest)?,
+        lock.map(read).transpose()?.unwrap_or_default(),
+        read(requirements)?
+    );
     let stamp = dir.join(format!(".stamp-{manifest}"));
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text) && venv.join("bin/python").exists() {
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text)
+        && venv.join("bin/python").exists()
+    {
         eprintln!("xtask: peers in {} are current", dir.display());
         return Ok(());
     }
@@ -85,7 +107,8 @@ pub fn install(dir: &Path, manifest: &str, lock: Option<&str>, venv: &Path, requ
     std::fs::copy(pins.join(manifest), dir.join("package.json")).map_err(|e| e.to_string())?;
     let npm_verb = match lock {
         Some(lock) => {
-            std::fs::copy(pins.join(lock), dir.join("package-lock.json")).map_err(|e| e.to_string())?;
+            std::fs::copy(pins.join(lock), dir.join("package-lock.json"))
+                .map_err(|e| e.to_string())?;
             "ci"
         }
         None => "install",
@@ -105,19 +128,61 @@ pub fn install(dir: &Path, manifest: &str, lock: Option<&str>, venv: &Path, requ
 
 fn peers() -> Result<PathBuf> {
     let dir = peers_dir();
-    install(&dir, "package.json", Some("package-lock.json"), &dir.join("venv"), "requirements.txt")?;
+    install(
+        &dir,
+        "package.json",
+        Some("package-lock.json"),
+        &dir.join("venv"),
+        "requirements.txt",
+    )?;
     Ok(dir)
 }
 
 fn test(args: &[String]) -> Result<()> {
     let peers = peers()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(&cargo)
-        .args(["build", "--workspace", "--bins"])
-        .current_dir(root()))?;
-    run(Command::new(&cargo)
+    // One cargo invocation: it builds every binary the tests spawn (each binary crate has
+    // integration tests) with the same features, before any test runs.
+    let mut command = Command::new(&cargo);
+    command
         .args(["test", "--workspace"])
         .args(args)
         .env("CE_PEERS_DIR", &peers)
-        .current_dir(root()))
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped());
+    eprintln!("xtask: $ {}", describe(&command));
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    // Echo cargo's output and add up its per-binary results into one closing line.
+    let (mut passed, mut failed) = (0u64, 0u64);
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.map_err(|e| e.to_string())?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |label: &str| {
+                rest.split(';')
+                    .find_map(|part| {
+                        part.trim()
+                            .strip_suffix(label)?
+                            .trim()
+                            .rsplit(' ')
+                            .next()?
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+            };
+            passed += count("passed");
+            failed += count("failed");
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    println!("tests: {passed} passed, {failed} failed");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed with {status}"))
+    }
 }

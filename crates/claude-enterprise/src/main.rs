@@ -167,18 +167,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("roles: [{}]", roles.join(", "));
             for server in servers::SERVERS {
                 println!("\n{}", server.binary);
-                for spec in (server.tools)() {
-                    let d = policy.tool(&roles, spec.name);
+                let Some(binary) = servers::find_binary(server.binary) else {
+                    println!("  (not installed)");
+                    continue;
+                };
+                for tool in servers::catalog(&binary)? {
+                    let d = policy.tool(&roles, &tool.name);
                     let mark = if d.allowed { "shown " } else { "hidden" };
-                    let access = format!("{:?}", spec.access).to_lowercase();
                     let why = if d.reason.is_empty() {
                         String::new()
                     } else {
                         format!(": {}", d.reason)
                     };
                     println!(
-                        "  {mark}  {:<30} {access:<5}  by {}{why}",
-                        spec.name, d.rule
+                        "  {mark}  {:<30} {:<5}  by {}{why}",
+                        tool.name, tool.access, d.rule
                     );
                 }
             }

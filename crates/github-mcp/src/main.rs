@@ -19,10 +19,18 @@ struct Args {
     /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// Print the tool table as JSON and exit.
+    #[arg(long)]
+    tools: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.tools {
+        let catalog = governance::server::tool_catalog(&github_mcp::tools::specs());
+        println!("{catalog}");
+        return Ok(());
+    }
     // One stdio client needs one thread; an HTTP listener serves many sessions at once.
     let runtime = match args.http {
         Some(_) => tokio::runtime::Builder::new_multi_thread()

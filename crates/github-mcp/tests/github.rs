@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{RecordingProxy, Sandbox, github_prism, result_text};
+use support::{GithubSandbox, RecordingProxy, Sandbox, github_prism, result_text};
 
 const TOKEN: &str = "ghp_TESTTOKEN0123456789abcdefghijklmnopqrst";
 

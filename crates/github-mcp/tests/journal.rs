@@ -6,7 +6,7 @@ mod support;
 use std::{collections::BTreeSet, path::Path, process::Command, time::Duration};
 
 use serde_json::json;
-use support::{RecordingProxy, Sandbox, github_prism, result_text, workspace_bin};
+use support::{GithubSandbox, RecordingProxy, Sandbox, github_prism, result_text, workspace_bin};
 
 const TOKEN: &str = "ghp_JOURNALTEST000000000000000000000000000";
 

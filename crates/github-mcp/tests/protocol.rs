@@ -10,7 +10,9 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use support::{RecordingProxy, Sandbox, github_prism, peer_file, peers_dir, result_text};
+use support::{
+    GithubSandbox, RecordingProxy, Sandbox, github_prism, peer_file, peers_dir, result_text,
+};
 
 const TOKEN: &str = "ghp_PROTOCOLTEST";
 const CONFIG: &str = r#"

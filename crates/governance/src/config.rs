@@ -35,6 +35,8 @@ pub struct Config {
     pub safety: SafetyConfig,
     /// The GitHub server.
     pub github: GithubConfig,
+    /// The AWS server (read-only).
+    pub aws: AwsConfig,
 }
 
 /// Identity settings.
@@ -174,6 +176,49 @@ impl Default for GithubConfig {
             timeout_secs: 30,
             max_retries: 3,
             max_rate_limit_wait_secs: 10,
+        }
+    }
+}
+
+/// The AWS server: read-only, scoped to accounts and regions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    /// Region of calls that name none. Unset: the SDK's (`AWS_REGION`, profile).
+    pub default_region: Option<String>,
+    /// Regions calls may use. Empty: any well-formed region.
+    pub allowed_regions: Vec<String>,
+    /// Account ids calls may use. Empty: any.
+    pub allowed_accounts: Vec<String>,
+    /// Production account ids: only the two CloudWatch tools are available there.
+    pub production_accounts: Vec<String>,
+    /// Per account id, the aws-config profile whose credentials reach it.
+    pub account_profiles: BTreeMap<String, String>,
+    /// Most datapoints one metrics call returns; the period grows to fit.
+    pub max_datapoints: u32,
+    /// Most log rows one logs call returns.
+    pub max_log_rows: u32,
+    /// Longest time range of a metrics or logs call, in days; longer ranges are cut.
+    pub max_range_days: u32,
+    /// How long a Logs Insights query is polled before the call gives up, in seconds.
+    pub logs_query_timeout_secs: u64,
+    /// Timeout of one AWS request, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            default_region: None,
+            allowed_regions: Vec::new(),
+            allowed_accounts: Vec::new(),
+            production_accounts: Vec::new(),
+            account_profiles: BTreeMap::new(),
+            max_datapoints: 1440,
+            max_log_rows: 200,
+            max_range_days: 90,
+            logs_query_timeout_secs: 30,
+            timeout_secs: 20,
         }
     }
 }

@@ -3,10 +3,68 @@
 //! Titles, bodies, comments and file contents are written by people other than the user and
 //! reach the model verbatim: invisible characters, bidirectional controls and Unicode tag
 //! characters can hide instructions a human reviewer never sees. They are stripped before the
-//! model sees the text, and the count goes to the audit event. This module does not judge
-//! meaning; it removes what cannot be seen.
+//! model sees the text, and the count goes to the audit event. Log lines also pass through
+//! [`scrub_secrets`], since applications log credentials more often than they should. This
+//! module does not judge meaning; it removes what cannot be seen and what must not be shown.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::Value;
+
+/// Secret shapes and what replaces them (`$1`, `$2` keep a non-secret prefix).
+static SECRETS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    let rules: &[(&str, &str)] = &[
+        (
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+            "[REDACTED PRIVATE KEY]",
+        ),
+        (
+            r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+            "[REDACTED AWS KEY]",
+        ),
+        (
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
+            "[REDACTED TOKEN]",
+        ),
+        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "[REDACTED TOKEN]"),
+        (
+            r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+            "$1 [REDACTED]",
+        ),
+        (
+            r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+):[^@\s/]+@",
+            "$1:[REDACTED]@",
+        ),
+        (
+            r#"(?i)\b((?:aws_)?secret_access_key|aws_session_token|password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(\s*[=:]\s*"?)[^\s",;&]+"#,
+            "$1$2[REDACTED]",
+        ),
+    ];
+    rules
+        .iter()
+        .map(|(pattern, replacement)| {
+            (
+                Regex::new(pattern).expect("secret patterns compile"),
+                *replacement,
+            )
+        })
+        .collect()
+});
+
+/// Replaces credentials in `text` (AWS keys, tokens, bearer and basic credentials, private key
+/// blocks, passwords in URLs and `password=...` assignments), returning how many it replaced.
+pub fn scrub_secrets(text: &mut String) -> usize {
+    let mut count = 0;
+    for (pattern, replacement) in SECRETS.iter() {
+        let found = pattern.find_iter(text).count();
+        if found > 0 {
+            count += found;
+            *text = pattern.replace_all(text, *replacement).into_owned();
+        }
+    }
+    count
+}
 
 /// Whether `c` is invisible, a bidi control, a tag character or a terminal control.
 pub fn is_hidden(c: char) -> bool {
@@ -65,6 +123,54 @@ mod tests {
         for (input, expected, count) in cases {
             let mut s = input.to_string();
             assert_eq!(strip_hidden(&mut s), *count, "{input:?}");
+            assert_eq!(s, *expected);
+        }
+    }
+
+    #[test]
+    fn scrubs_secrets_from_log_lines() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("GET /health 200 in 3ms", "GET /health 200 in 3ms", 0),
+            (
+                "using key AKIAIOSFODNN7EXAMPLE for s3",
+                "using key [REDACTED AWS KEY] for s3",
+                1,
+            ),
+            (
+                "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY done",
+                "aws_secret_access_key=[REDACTED] done",
+                1,
+            ),
+            (
+                "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig",
+                "Authorization: Bearer [REDACTED]",
+                1,
+            ),
+            (
+                "connect postgres://app:hunter2@db:5432/x",
+                "connect postgres://app:[REDACTED]@db:5432/x",
+                1,
+            ),
+            (
+                "password: \"s3cr3t\" retry",
+                "password: \"[REDACTED]\" retry",
+                1,
+            ),
+            (
+                "token ghp_abcdefghijklmnopqrstuvwxyz0123 leaked",
+                "token [REDACTED TOKEN] leaked",
+                1,
+            ),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- after",
+                "[REDACTED PRIVATE KEY] after",
+                1,
+            ),
+            ("api_key=abc&user=1", "api_key=[REDACTED]&user=1", 1),
+        ];
+        for (input, expected, count) in cases {
+            let mut s = input.to_string();
+            assert_eq!(scrub_secrets(&mut s), *count, "{input}");
             assert_eq!(s, *expected);
         }
     }

@@ -65,6 +65,15 @@ impl ToolSpec {
     }
 }
 
+/// The tool table as JSON (`name`, `title`, `access`), what a server prints with `--tools` so
+/// that the CLI can explain policy without linking every upstream's SDK.
+pub fn tool_catalog(specs: &[ToolSpec]) -> Value {
+    specs
+        .iter()
+        .map(|s| serde_json::json!({"name": s.name, "title": s.title, "access": s.access}))
+        .collect()
+}
+
 /// Parses a tool's arguments into its typed parameters, or says what is wrong with them.
 pub fn parse_args<P: DeserializeOwned>(tool: &str, args: Value) -> Result<P, ToolError> {
     serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(format!("{tool}: {e}")))
@@ -169,6 +178,12 @@ pub trait Upstream: Send + Sync + 'static {
 
     /// Instructions for the model, sent at initialization.
     fn instructions(&self) -> String;
+
+    /// A deny when the upstream's own state hides a tool from everyone in this process (an AWS
+    /// production account exposes only metrics and logs). Hidden tools answer like unknown ones.
+    fn tool_gate(&self, _tool: &str) -> Option<Decision> {
+        None
+    }
 
     /// Parses a call of the named tool (one of [`Upstream::tools`]).
     fn parse(&self, tool: &str, args: Value) -> Result<Self::Call, ToolError>;

@@ -153,14 +153,18 @@ impl<U: Upstream> GovernedServer<U> {
         self.upstream
             .tools()
             .iter()
-            .filter(|spec| {
-                self.kernel
-                    .tool_policy
-                    .tool(self.roles(), spec.name)
-                    .allowed
-            })
+            .filter(|spec| self.decide(spec).allowed)
             .map(|spec| self.mcp_tool(spec))
             .collect()
+    }
+
+    /// Role policy first, then the upstream's own gate.
+    fn decide(&self, spec: &ToolSpec) -> Decision {
+        let decision = self.kernel.tool_policy.tool(self.roles(), spec.name);
+        match self.upstream.tool_gate(spec.name) {
+            Some(gate) if decision.allowed => gate,
+            _ => decision,
+        }
     }
 
     fn mcp_tool(&self, spec: &ToolSpec) -> Tool {
@@ -301,7 +305,7 @@ impl<U: Upstream> GovernedServer<U> {
             caller,
             parameters: args.clone(),
             tool_use_id,
-            decision: self.kernel.tool_policy.tool(self.roles(), spec.name),
+            decision: self.decide(spec),
             resources: BTreeMap::new(),
         };
         if !record.decision.allowed {

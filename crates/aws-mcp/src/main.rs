@@ -1,0 +1,59 @@
+//! `aws-mcp`: the governed, read-only AWS MCP server. Speaks MCP over stdio, or streamable HTTP
+//! with `--http ADDR`. Credentials: aws-config's default chain (environment, profiles, IAM
+//! Identity Center, web identity); `AWS_ENDPOINT_URL` points it elsewhere (tests).
+
+use std::{net::SocketAddr, sync::Arc};
+
+use aws_mcp::AwsServer;
+use clap::Parser;
+use governance::{
+    config::Config,
+    server::{GovernedServer, Kernel, serve_http, serve_stdio},
+};
+
+/// Governed, read-only AWS MCP server.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// Print the tool table as JSON and exit.
+    #[arg(long)]
+    tools: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.tools {
+        let catalog = governance::server::tool_catalog(&aws_mcp::tools::specs());
+        println!("{catalog}");
+        return Ok(());
+    }
+    // The SDK runs its own tasks; two workers keep STS, and calls, off the stdio path.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let loaded = Config::load()?;
+    let upstream = AwsServer::new(loaded.config.aws.clone()).await;
+    let kernel = Arc::new(Kernel::new(loaded, "aws-mcp")?);
+    let server = GovernedServer::new(kernel, upstream);
+    match args.http {
+        Some(addr) => serve_http(server, addr).await?,
+        None => serve_stdio(server).await?,
+    }
+    Ok(())
+}

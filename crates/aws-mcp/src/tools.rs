@@ -1,0 +1,486 @@
+//! The five tools: arguments (schemas generated from these types), bounds, and the time range
+//! every metrics and logs call is held to.
+//!
+//! Read-only by construction: every tool is a describe, list or get, and no tool returns
+//! credentials. `tests/readonly.rs` checks this file and the SDK operations the crate calls.
+
+use chrono::{DateTime, Duration, Utc};
+use governance::server::{Access, ToolError, ToolSpec};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Where and as whom a call runs.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// Region, if the call names one.
+    pub region: Option<String>,
+    /// Account id, if the call names one.
+    pub account: Option<String>,
+}
+
+/// A time window: `minutes` back from now, or explicit ISO 8601 bounds.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// Minutes back from now.
+    pub minutes: Option<u32>,
+    /// Start, ISO 8601.
+    pub start_time: Option<String>,
+    /// End, ISO 8601.
+    pub end_time: Option<String>,
+}
+
+/// CloudWatch metric statistics.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetMetrics {
+    /// Namespace, e.g. `AWS/EC2`.
+    pub namespace: String,
+    /// Metric name, e.g. `CPUUtilization`.
+    pub metric_name: String,
+    /// Dimensions, e.g. `[{"name": "InstanceId", "value": "i-0abc"}]`.
+    #[serde(default)]
+    pub dimensions: Vec<DimensionArg>,
+    /// `Average` (default), `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile `p99`.
+    #[serde(default)]
+    pub statistic: Option<String>,
+    /// Seconds per datapoint (multiple of 60; default 300). Grows to keep within the bound.
+    #[serde(default)]
+    pub period: Option<u32>,
+    /// Minutes back from now (default 60). Ignored when `start_time` is given.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    /// Start, ISO 8601 (e.g. `2026-11-20T08:00:00Z`).
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// End, ISO 8601; default now.
+    #[serde(default)]
+    pub end_time: Option<String>,
+    /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// 12-digit account id; default: the account of the default credentials. Other accounts
+    /// need a profile in `aws.account_profiles`.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// One metric dimension.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DimensionArg {
+    /// Dimension name.
+    pub name: String,
+    /// Dimension value.
+    pub value: String,
+}
+
+/// CloudWatch Logs: an Insights query or a filter pattern.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetLogs {
+    /// Log group name.
+    pub log_group: String,
+    /// A Logs Insights query (`fields @timestamp, @message | filter @message like /ERROR/`).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// A filter pattern for FilterLogEvents (`ERROR`, `{ $.level = "error" }`), when no query.
+    #[serde(default)]
+    pub filter_pattern: Option<String>,
+    /// Most rows (default and maximum: `aws.max_log_rows`).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Minutes back from now (default 60). Ignored when `start_time` is given.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    /// Start, ISO 8601 (e.g. `2026-11-20T08:00:00Z`).
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// End, ISO 8601; default now.
+    #[serde(default)]
+    pub end_time: Option<String>,
+    /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// 12-digit account id; default: the account of the default credentials. Other accounts
+    /// need a profile in `aws.account_profiles`.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// EC2 instances.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeInstances {
+    /// Instance ids; all instances when empty.
+    #[serde(default)]
+    pub instance_ids: Vec<String>,
+    /// Only instances in this state (`running`, `stopped`, ...).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Only instances whose `Name` tag matches (wildcards `*` allowed).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Most instances (1-100, default 50).
+    #[serde(default)]
+    pub max_results: Option<u32>,
+    /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// 12-digit account id; default: the account of the default credentials. Other accounts
+    /// need a profile in `aws.account_profiles`.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// RDS database instances.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeRds {
+    /// One DB instance identifier; all when omitted.
+    #[serde(default)]
+    pub db_instance_identifier: Option<String>,
+    /// Most instances (20-100, default 50).
+    #[serde(default)]
+    pub max_results: Option<u32>,
+    /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// 12-digit account id; default: the account of the default credentials. Other accounts
+    /// need a profile in `aws.account_profiles`.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// EKS clusters.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeEks {
+    /// A cluster to describe; all clusters (listed, then described) when omitted.
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    /// Most clusters (1-20, default 20).
+    #[serde(default)]
+    pub max_results: Option<u32>,
+    /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// 12-digit account id; default: the account of the default credentials. Other accounts
+    /// need a profile in `aws.account_profiles`.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// A parsed call.
+#[derive(Debug)]
+pub enum Call {
+    /// aws_cloudwatch_get_metrics
+    Metrics(GetMetrics),
+    /// aws_cloudwatch_get_logs
+    Logs(GetLogs),
+    /// aws_describe_instances
+    Instances(DescribeInstances),
+    /// aws_describe_rds
+    Rds(DescribeRds),
+    /// aws_describe_eks
+    Eks(DescribeEks),
+}
+
+/// Every argument type carries `region` and `account`; the windowed ones carry a window.
+macro_rules! target_of {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// Where the call runs.
+            pub fn target(&self) -> Target {
+                Target { region: self.region.clone(), account: self.account.clone() }
+            }
+        }
+    )*};
+}
+target_of!(
+    GetMetrics,
+    GetLogs,
+    DescribeInstances,
+    DescribeRds,
+    DescribeEks
+);
+
+macro_rules! window_of {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// The call's time window.
+            pub fn window(&self) -> Window {
+                Window {
+                    minutes: self.minutes,
+                    start_time: self.start_time.clone(),
+                    end_time: self.end_time.clone(),
+                }
+            }
+        }
+    )*};
+}
+window_of!(GetMetrics, GetLogs);
+
+impl Call {
+    /// Where the call runs.
+    pub fn target(&self) -> Target {
+        match self {
+            Call::Metrics(a) => a.target(),
+            Call::Logs(a) => a.target(),
+            Call::Instances(a) => a.target(),
+            Call::Rds(a) => a.target(),
+            Call::Eks(a) => a.target(),
+        }
+    }
+}
+
+/// The tools allowed in production accounts.
+pub const PRODUCTION_TOOLS: &[&str] = &["aws_cloudwatch_get_metrics", "aws_cloudwatch_get_logs"];
+
+/// The tool table.
+pub fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec::new::<GetMetrics>(
+            "aws_cloudwatch_get_metrics",
+            "Get CloudWatch metrics",
+            "CloudWatch metric statistics (GetMetricData) for one metric over a time window, with a \
+             bounded number of datapoints.",
+            Access::Read,
+        ),
+        ToolSpec::new::<GetLogs>(
+            "aws_cloudwatch_get_logs",
+            "Get CloudWatch logs",
+            "Query a log group with Logs Insights, or filter it with a pattern; bounded rows, \
+             secrets scrubbed from every line.",
+            Access::Read,
+        ),
+        ToolSpec::new::<DescribeInstances>(
+            "aws_describe_instances",
+            "Describe EC2 instances",
+            "EC2 instances: id, name, type, state, zone, addresses, launch time.",
+            Access::Read,
+        ),
+        ToolSpec::new::<DescribeRds>(
+            "aws_describe_rds",
+            "Describe RDS instances",
+            "RDS database instances: engine, version, class, status, storage, endpoint.",
+            Access::Read,
+        ),
+        ToolSpec::new::<DescribeEks>(
+            "aws_describe_eks",
+            "Describe EKS clusters",
+            "EKS clusters: list them, or describe one (version, status, endpoint, platform).",
+            Access::Read,
+        ),
+    ]
+}
+
+/// Parses `args` for the tool `name`, checking bounds the schema cannot express.
+pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
+    use governance::server::parse_args;
+    let call = match name {
+        "aws_cloudwatch_get_metrics" => Call::Metrics(parse_args(name, args)?),
+        "aws_cloudwatch_get_logs" => Call::Logs(parse_args(name, args)?),
+        "aws_describe_instances" => Call::Instances(parse_args(name, args)?),
+        "aws_describe_rds" => Call::Rds(parse_args(name, args)?),
+        "aws_describe_eks" => Call::Eks(parse_args(name, args)?),
+        other => return Err(ToolError::InvalidArguments(format!("unknown tool {other}"))),
+    };
+    let invalid = |m: String| Err(ToolError::InvalidArguments(format!("{name}: {m}")));
+    let target = call.target();
+    if let Some(account) = &target.account
+        && !(account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()))
+    {
+        return invalid(format!(
+            "account `{account}` is not a 12-digit AWS account id"
+        ));
+    }
+    if let Some(region) = &target.region
+        && !is_region_name(region)
+    {
+        return invalid(format!(
+            "`{region}` is not an AWS region name (like eu-west-1)"
+        ));
+    }
+    match &call {
+        Call::Metrics(a) if a.namespace.trim().is_empty() || a.metric_name.trim().is_empty() => {
+            invalid("namespace and metric_name must not be empty".into())
+        }
+        Call::Metrics(a) if a.period.is_some_and(|p| p == 0 || p % 60 != 0) => {
+            invalid("period must be a positive multiple of 60 seconds".into())
+        }
+        Call::Logs(a) if a.query.is_some() && a.filter_pattern.is_some() => {
+            invalid("give either query (Logs Insights) or filter_pattern, not both".into())
+        }
+        Call::Logs(a) if a.log_group.trim().is_empty() => {
+            invalid("log_group must not be empty".into())
+        }
+        Call::Instances(a) if a.max_results.is_some_and(|n| !(1..=100).contains(&n)) => {
+            invalid("max_results must be 1-100".into())
+        }
+        Call::Rds(a) if a.max_results.is_some_and(|n| !(20..=100).contains(&n)) => {
+            invalid("max_results must be 20-100".into())
+        }
+        Call::Eks(a) if a.max_results.is_some_and(|n| !(1..=20).contains(&n)) => {
+            invalid("max_results must be 1-20".into())
+        }
+        _ => Ok(call),
+    }
+}
+
+/// `xx-name-N` or `xx-gov-name-N`: the shape of every AWS region name.
+pub fn is_region_name(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    (3..=4).contains(&parts.len())
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// A resolved window: start and end, and a note when the range was cut to the bound.
+pub struct Range {
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+    /// Said to the model when the window was shortened.
+    pub note: Option<String>,
+}
+
+impl Window {
+    /// The window, held to at most `max_days`.
+    pub fn resolve(&self, now: DateTime<Utc>, max_days: u32) -> Result<Range, ToolError> {
+        let parse = |field: &str, text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    ToolError::InvalidArguments(format!("{field} `{text}` is not ISO 8601: {e}"))
+                })
+        };
+        let end = match &self.end_time {
+            Some(text) => parse("end_time", text)?,
+            None => now,
+        };
+        let start = match &self.start_time {
+            Some(text) => parse("start_time", text)?,
+            None => end - Duration::minutes(i64::from(self.minutes.unwrap_or(60))),
+        };
+        if start >= end {
+            return Err(ToolError::InvalidArguments(
+                "start_time must be before end_time".into(),
+            ));
+        }
+        let longest = Duration::days(i64::from(max_days));
+        if end - start > longest {
+            return Ok(Range {
+                start: end - longest,
+                end,
+                note: Some(format!(
+                    "the time range was cut to the last {max_days} days before end_time (aws.max_range_days)"
+                )),
+            });
+        }
+        Ok(Range {
+            start,
+            end,
+            note: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bounds_and_names() {
+        let cases: &[(&str, Value, Option<&str>)] = &[
+            ("aws_describe_instances", json!({}), None),
+            (
+                "aws_describe_instances",
+                json!({"region": "eu-west-1", "account": "123456789012"}),
+                None,
+            ),
+            (
+                "aws_describe_instances",
+                json!({"region": "us-gov-west-1"}),
+                None,
+            ),
+            (
+                "aws_describe_instances",
+                json!({"region": "Mars"}),
+                Some("not an AWS region name"),
+            ),
+            (
+                "aws_describe_instances",
+                json!({"account": "12345"}),
+                Some("12-digit"),
+            ),
+            (
+                "aws_describe_instances",
+                json!({"max_results": 1000}),
+                Some("1-100"),
+            ),
+            (
+                "aws_describe_rds",
+                json!({"max_results": 5}),
+                Some("20-100"),
+            ),
+            (
+                "aws_cloudwatch_get_logs",
+                json!({"log_group": "g", "query": "q", "filter_pattern": "p"}),
+                Some("not both"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 90}),
+                Some("multiple of 60"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2"}),
+                Some("missing field `metric_name`"),
+            ),
+            (
+                "aws_describe_eks",
+                json!({"cluster": "x"}),
+                Some("unknown field"),
+            ),
+        ];
+        for (tool, args, error) in cases {
+            let got = parse(tool, args.clone()).err().map(|e| e.to_string());
+            match (error, got) {
+                (None, None) => {}
+                (Some(expected), Some(got)) => {
+                    assert!(got.contains(expected), "{tool} {args}: {got}")
+                }
+                (expected, got) => panic!("{tool} {args}: expected {expected:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ten_years_is_cut_to_the_bound() {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let w = Window {
+            start_time: Some("2016-11-24T00:00:00Z".into()),
+            ..Window::default()
+        };
+        let r = w.resolve(now, 90).unwrap();
+        assert_eq!(r.end - r.start, Duration::days(90));
+        assert!(r.note.unwrap().contains("90 days"));
+        let w = Window {
+            minutes: Some(30),
+            ..Window::default()
+        };
+        let r = w.resolve(now, 90).unwrap();
+        assert_eq!(r.end - r.start, Duration::minutes(30));
+        assert!(r.note.is_none());
+    }
+}

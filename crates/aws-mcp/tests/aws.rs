@@ -1,0 +1,338 @@
+//! aws-mcp end to end against moto's server (seeded with instances, a DB instance, an EKS
+//! cluster, metrics and log events), with the CloudWatch CBOR shim in front of it, through a
+//! recording proxy that shows what AWS would have received.
+//!
+//! Not covered by moto, and so not here: metric-math expressions (moto returns nothing), JSON
+//! log filter patterns (moto matches everything), Logs Insights beyond fields/sort/limit.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use testkit::{McpStdio, RecordingProxy, Sandbox, moto, result_text};
+
+const MOTO_ACCOUNT: &str = "123456789012";
+
+fn aws(sandbox: &Sandbox, endpoint: &str, extra: &[(&str, &str)]) -> McpStdio {
+    let home = sandbox.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut envs = vec![
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing-secret-never-logged"),
+        ("AWS_REGION", "us-east-1"),
+        // Nothing may leave loopback: no instance metadata lookups, no ~/.aws of the machine.
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("HOME", home.to_str().unwrap()),
+    ];
+    envs.extend_from_slice(extra);
+    let mut server = sandbox.spawn(Path::new(env!("CARGO_BIN_EXE_aws-mcp")), &envs);
+    server.initialize();
+    server
+}
+
+fn tool_names(server: &mut McpStdio) -> Vec<String> {
+    let listed = server.request("tools/list", json!({}));
+    listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn ok(result: &Value) -> &Value {
+    assert_ne!(result["isError"], json!(true), "{}", result_text(result));
+    &result["structuredContent"]
+}
+
+#[test]
+fn every_tool_reads_moto() {
+    let peer = moto();
+    let sandbox = Sandbox::new("");
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+    assert_eq!(
+        tool_names(&mut server),
+        [
+            "aws_cloudwatch_get_metrics",
+            "aws_cloudwatch_get_logs",
+            "aws_describe_instances",
+            "aws_describe_rds",
+            "aws_describe_eks"
+        ]
+    );
+    let listed = server.request("tools/list", json!({}));
+    for tool in listed["result"]["tools"].as_array().unwrap() {
+        assert_eq!(
+            tool["annotations"]["readOnlyHint"], true,
+            "{}",
+            tool["name"]
+        );
+    }
+
+    let instances = server.call("aws_describe_instances", json!({}));
+    let ids: Vec<&str> = ok(&instances)["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["instance_id"].as_str().unwrap())
+        .collect();
+    for seeded in peer.seeded["instance_ids"].as_array().unwrap() {
+        assert!(
+            ids.contains(&seeded.as_str().unwrap()),
+            "{seeded} in {ids:?}"
+        );
+    }
+    let running = server.call(
+        "aws_describe_instances",
+        json!({"state": "running", "name": "web"}),
+    );
+    let states: Vec<&Value> = ok(&running)["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["state"])
+        .collect();
+    assert!(
+        !states.is_empty() && states.iter().all(|s| *s == "running"),
+        "{states:?}"
+    );
+
+    let rds = server.call("aws_describe_rds", json!({}));
+    let db = &ok(&rds)["db_instances"][0];
+    assert_eq!(db["identifier"], "orders-db");
+    assert_eq!(db["engine"], "postgres");
+    assert!(
+        !rds.to_string().contains("not-shown-anywhere"),
+        "no master password in a describe"
+    );
+
+    let clusters = server.call("aws_describe_eks", json!({}));
+    assert_eq!(ok(&clusters)["clusters"][0]["name"], "platform");
+    let one = server.call("aws_describe_eks", json!({"cluster_name": "platform"}));
+    assert_eq!(ok(&one)["clusters"][0]["version"], "1.31");
+    let missing = server.call("aws_describe_eks", json!({"cluster_name": "nope"}));
+    assert!(
+        result_text(&missing).contains("`nope` was not found"),
+        "{}",
+        result_text(&missing)
+    );
+
+    let instance = peer.seeded["instance_ids"][0].as_str().unwrap();
+    let metrics = server.call(
+        "aws_cloudwatch_get_metrics",
+        json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "dimensions": [{"name": "InstanceId", "value": instance}], "statistic": "Maximum", "period": 60, "minutes": 30}),
+    );
+    let points = ok(&metrics)["datapoints"].as_array().unwrap();
+    assert!(!points.is_empty(), "{metrics}");
+    assert!(points.iter().all(|p| p["value"].as_f64().unwrap() >= 10.0));
+
+    let filtered = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/app/orders", "filter_pattern": "ERROR", "minutes": 60}),
+    );
+    let rows = ok(&filtered)["rows"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["message"].as_str().unwrap().contains("payment failed")),
+        "{rows:?}"
+    );
+    let insights = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/app/orders", "query": "fields @timestamp, @message | sort @timestamp desc | limit 10", "minutes": 60}),
+    );
+    let found = ok(&insights);
+    assert_eq!(found["mode"], "insights");
+    assert!(!found["rows"].as_array().unwrap().is_empty(), "{found}");
+
+    // Secrets in log lines are scrubbed, counted, and never stored.
+    let all = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/app/orders", "minutes": 60}),
+    );
+    let text = all.to_string();
+    for secret in ["AKIAIOSFODNN7EXAMPLE", "hunter2", "c2lnbmF0dXJl"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(
+        ok(&all)["secrets_scrubbed"].as_u64().unwrap() >= 3,
+        "{text}"
+    );
+    let journal = sandbox.journal();
+    let logs_event = journal
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "cloudwatch_get_logs")
+        .unwrap();
+    assert!(logs_event["secrets_scrubbed"].as_u64().unwrap() >= 3);
+    assert!(
+        journal.iter().all(|e| e["account"] == MOTO_ACCOUNT),
+        "account found with STS at start"
+    );
+    let everything = sandbox.all_text() + &server.stderr();
+    for secret in [
+        "AKIAIOSFODNN7EXAMPLE",
+        "hunter2",
+        "testing-secret-never-logged",
+    ] {
+        assert!(!everything.contains(secret), "{secret} in journal or logs");
+    }
+}
+
+#[test]
+fn production_accounts_expose_only_metrics_and_logs() {
+    let peer = moto();
+    let sandbox = Sandbox::new(&format!(
+        "[aws]\nproduction_accounts = [\"{MOTO_ACCOUNT}\"]\n"
+    ));
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+    assert_eq!(
+        tool_names(&mut server),
+        ["aws_cloudwatch_get_metrics", "aws_cloudwatch_get_logs"]
+    );
+    let hidden = server.request(
+        "tools/call",
+        json!({"name": "aws_describe_instances", "arguments": {}}),
+    );
+    let unknown = server.request(
+        "tools/call",
+        json!({"name": "aws_terminate_instances", "arguments": {}}),
+    );
+    assert_eq!(hidden["error"]["code"], unknown["error"]["code"]);
+    let denied = sandbox.journal().into_iter().last().unwrap();
+    assert_eq!(denied["result"], "denied");
+    assert_eq!(denied["decision"]["rule"], "aws.production_accounts");
+    assert!(
+        proxy
+            .requests_to("POST", "/")
+            .iter()
+            .all(|r| !r.body.contains("DescribeInstances"))
+    );
+    let metrics = server.call(
+        "aws_cloudwatch_get_metrics",
+        json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization"}),
+    );
+    ok(&metrics);
+}
+
+#[test]
+fn regions_and_accounts_outside_the_allowlists_are_refused_before_any_request() {
+    let peer = moto();
+    let sandbox = Sandbox::new(
+        "[aws]\nallowed_regions = [\"us-east-1\"]\nallowed_accounts = [\"123456789012\"]\n",
+    );
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+    let before = proxy.requests().len();
+    let cases: &[(Value, &str)] = &[
+        (
+            json!({"region": "eu-west-1"}),
+            "region eu-west-1 is not in aws.allowed_regions",
+        ),
+        (
+            json!({"region": "xx-nowhere-9"}),
+            "region xx-nowhere-9 is not in aws.allowed_regions",
+        ),
+        (json!({"region": "Mars"}), "not an AWS region name"),
+        (
+            json!({"account": "999999999999"}),
+            "account 999999999999 is not in aws.allowed_accounts",
+        ),
+    ];
+    for (args, expected) in cases {
+        let r = server.call("aws_describe_rds", args.clone());
+        assert_eq!(r["isError"], json!(true), "{args}");
+        assert!(
+            result_text(&r).contains(expected),
+            "{args}: {}",
+            result_text(&r)
+        );
+    }
+    assert_eq!(proxy.requests().len(), before, "nothing was sent");
+    let rules: Vec<Value> = sandbox
+        .journal()
+        .iter()
+        .map(|e| e["decision"]["rule"].clone())
+        .collect();
+    assert!(rules.contains(&json!("aws.allowed_regions")), "{rules:?}");
+    assert!(rules.contains(&json!("aws.allowed_accounts")), "{rules:?}");
+    ok(&server.call("aws_describe_rds", json!({"region": "us-east-1"})));
+    ok(&server.call("aws_describe_rds", json!({})));
+
+    // Without an account allowlist, an account without a configured profile is refused too.
+    let open = Sandbox::new("");
+    let mut server = aws(&open, proxy.url(), &[]);
+    let before = proxy.requests().len();
+    let r = server.call("aws_describe_rds", json!({"account": "999999999999"}));
+    assert!(
+        result_text(&r).contains("no credentials for account 999999999999"),
+        "{}",
+        result_text(&r)
+    );
+    assert_eq!(proxy.requests().len(), before);
+}
+
+#[test]
+fn bad_input_and_expired_credentials_are_said_plainly() {
+    let peer = moto();
+    let sandbox = Sandbox::new("[aws]\nmax_range_days = 30\nmax_datapoints = 100\n");
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+
+    let unknown = server.call(
+        "aws_cloudwatch_get_metrics",
+        json!({"namespace": "Acme/Nothing", "metric_name": "NoSuchMetric"}),
+    );
+    let s = ok(&unknown);
+    assert_eq!(s["datapoints"], json!([]));
+    assert!(s["notes"].to_string().contains("no datapoints"), "{s}");
+
+    let decade = server.call(
+        "aws_cloudwatch_get_metrics",
+        json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "start_time": "2016-01-01T00:00:00Z"}),
+    );
+    let s = ok(&decade);
+    let notes = s["notes"].to_string();
+    assert!(
+        notes.contains("cut to the last 30 days") && notes.contains("period raised"),
+        "{notes}"
+    );
+    assert!(s["period_seconds"].as_u64().unwrap() >= 30 * 86400 / 100);
+
+    proxy.inject(
+        "/clusters",
+        403,
+        &[("x-amzn-errortype", "ExpiredTokenException")],
+        r#"{"message":"The security token included in the request is expired"}"#,
+        1,
+    );
+    let expired = server.call("aws_describe_eks", json!({}));
+    let text = result_text(&expired);
+    assert!(
+        text.contains("ExpiredTokenException") && text.contains("aws sso login"),
+        "{text}"
+    );
+
+    // Still serving.
+    ok(&server.call("aws_describe_eks", json!({})));
+}
+
+#[test]
+fn without_credentials_tools_list_and_calls_say_how_to_log_in() {
+    let peer = moto();
+    let sandbox = Sandbox::new("");
+    let mut server = aws(
+        &sandbox,
+        &peer.url,
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    );
+    assert_eq!(tool_names(&mut server).len(), 5);
+    let r = server.call("aws_describe_instances", json!({}));
+    assert_eq!(r["isError"], json!(true));
+    assert!(
+        result_text(&r).contains("aws sso login"),
+        "{}",
+        result_text(&r)
+    );
+}

@@ -1,0 +1,126 @@
+//! The CLI as a user runs it: doctor against the real server binaries, config errors, policy.
+
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cli(args: &[&str], config: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+        .args(args)
+        .env("CLAUDE_ENTERPRISE_CONFIG", &config_path)
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("GITHUB_TOKEN")
+        // No instance metadata lookups from tests: nothing leaves loopback.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn doctor_handshakes_every_server_and_reports_missing_credentials() {
+    let run = cli(&["doctor"], "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok    config"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("github-mcp") && run.stdout.contains("7 tools listed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("no credentials (GITHUB_TOKEN unset)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("claude-enterprise login github"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("all checks passed"), "{}", run.stdout);
+}
+
+#[test]
+fn doctor_fails_on_a_broken_config() {
+    let run = cli(&["doctor"], "[github]\nwrite_scop = []\n");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("FAIL  config") && run.stdout.contains(":2: `github.write_scop`"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn config_check_names_file_line_and_key() {
+    let run = cli(&["config", "check"], "[audit]\ncapture = \"everything\"\n");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("config.toml:2: `audit.capture`"),
+        "{}",
+        run.stderr
+    );
+    let ok = cli(&["config", "check"], "[safety]\nconfirm_writes = true\n");
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+}
+
+#[test]
+fn policy_explain_shows_each_decision_and_its_rule() {
+    let config = r#"
+        [policy]
+        default_allow = ["github_get_*"]
+        [policy.roles.delivery]
+        allow = ["github_*"]
+        deny = ["github_add_comment"]
+    "#;
+    let run = cli(&["policy", "explain", "--role", "delivery"], config);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = |tool: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(tool))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("github_get_pull_request").contains("shown")
+            && line("github_get_pull_request").contains("policy.default_allow")
+    );
+    assert!(
+        line("github_create_pull_request").contains("shown")
+            && line("github_create_pull_request").contains("policy.roles.delivery.allow")
+    );
+    assert!(
+        line("github_add_comment").contains("hidden")
+            && line("github_add_comment").contains("policy.roles.delivery.deny")
+    );
+    let nobody = cli(&["policy", "explain"], config);
+    assert!(
+        nobody
+            .stdout
+            .lines()
+            .find(|l| l.contains("github_list_commits"))
+            .unwrap()
+            .contains("hidden")
+    );
+}
+
+#[test]
+fn config_schema_is_json_schema() {
+    let run = cli(&["config", "schema"], "");
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert!(schema["properties"]["github"].is_object());
+}

@@ -1,0 +1,640 @@
+//! Test support shared by the server crates' integration tests: the real peers (Prism on
+//! GitHub's OpenAPI description, moto behind a CBOR shim, the MCP SDK clients), a recording
+//! proxy in front of a peer, a raw JSON-RPC client for a server binary, and a sandbox holding
+//! one server's config and journal.
+//!
+//! A peer that is not installed fails the test with the command that installs it; nothing is
+//! skipped. This crate is never shipped.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+    sync::{Arc, Mutex, OnceLock, mpsc},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+
+/// Where `cargo xtask peers` installs the test peers.
+pub fn peers_dir() -> PathBuf {
+    std::env::var_os("CE_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/peers"))
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of an installed peer, or a loud failure saying how to install it.
+pub fn peer_file(relative: &str) -> PathBuf {
+    let path = peers_dir().join(relative);
+    assert!(
+        path.exists(),
+        "test peer missing: {} — install the pinned peers with `cargo xtask peers`",
+        path.display()
+    );
+    path
+}
+
+/// A workspace binary built by `cargo build --workspace` (xtask builds before testing).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join(name);
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo build --workspace` first (`cargo xtask test` does)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Prism's mock server on GitHub's OpenAPI description, started once per test binary (it takes
+/// ~13 s and ~330 MB).
+pub fn github_prism() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let prism = peer_file("node_modules/@stoplight/prism-cli/dist/index.js");
+        let spec = peer_file("node_modules/@octokit/openapi/generated/api.github.com.json");
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
+            .arg(prism)
+            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(spec);
+        spawn_peer("prism", command);
+        let url = format!("http://127.0.0.1:{port}");
+        wait_http(&url, Duration::from_secs(120));
+        url
+    })
+}
+
+/// A long-lived peer process: spawned from a thread that never ends, so that
+/// `PR_SET_PDEATHSIG` (which follows the spawning thread) kills it only with the test process.
+fn spawn_peer(name: &str, mut command: Command) {
+    let log = std::env::temp_dir().join(format!("{name}-{}.log", uuid()));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let file = std::fs::File::create(&log).unwrap();
+        command.stdout(file.try_clone().unwrap()).stderr(file);
+        die_with_parent(&mut command);
+        let child = command.spawn();
+        let started = child.is_ok();
+        tx.send(child.map(|_| ()).map_err(|e| e.to_string()))
+            .unwrap();
+        if started {
+            loop {
+                std::thread::park();
+            }
+        }
+    });
+    if let Err(e) = rx.recv().unwrap() {
+        panic!("cannot start test peer {name}: {e}");
+    }
+}
+
+/// What [`moto`] seeded (the Python seed script's JSON summary).
+pub struct Moto {
+    /// The URL servers use as `AWS_ENDPOINT_URL`: the CBOR shim in front of moto.
+    pub url: String,
+    /// The seed summary (`instance_ids`, ...).
+    pub seeded: Value,
+}
+
+/// moto's server with the CloudWatch CBOR shim in front, seeded once per test binary in
+/// `us-east-1` by `crates/aws-mcp/tests/peers/seed.py`.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let venv = peer_file("venv/bin/moto_server")
+            .parent()
+            .unwrap()
+            .to_owned();
+        let peers = workspace_root().join("crates/aws-mcp/tests/peers");
+        let (moto_port, shim_port) = (free_port(), free_port());
+        let mut moto = Command::new(venv.join("moto_server"));
+        moto.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
+        spawn_peer("moto", moto);
+        let mut shim = Command::new(venv.join("python"));
+        shim.arg(peers.join("cbor_shim.py"))
+            .arg(shim_port.to_string())
+            .arg(format!("http://127.0.0.1:{moto_port}"));
+        spawn_peer("cbor-shim", shim);
+        let url = format!("http://127.0.0.1:{shim_port}");
+        wait_http(
+            &format!("http://127.0.0.1:{moto_port}"),
+            Duration::from_secs(60),
+        );
+        wait_http(&url, Duration::from_secs(60));
+        let seed = Command::new(venv.join("python"))
+            .arg(peers.join("seed.py"))
+            .arg(&url)
+            .arg("us-east-1")
+            .output()
+            .unwrap();
+        assert!(
+            seed.status.success(),
+            "seeding moto failed: {}",
+            String::from_utf8_lossy(&seed.stderr)
+        );
+        Moto {
+            url,
+            seeded: serde_json::from_slice(&seed.stdout).unwrap(),
+        }
+    })
+}
+
+/// Makes a spawned child die when the thread that spawned it exits.
+pub fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+fn wait_http(url: &str, limit: Duration) {
+    let started = std::time::Instant::now();
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    while started.elapsed() < limit {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("test peer did not listen on {url} within {limit:?}");
+}
+
+/// One request as the upstream saw it (the Authorization value is never kept).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub had_authorization: bool,
+    pub body: String,
+    pub status: u16,
+    pub violations: Option<String>,
+}
+
+impl Recorded {
+    /// Prism's violations of the request (not of its own example responses, some of which
+    /// break GitHub's schema), if any.
+    pub fn request_violations(&self) -> Option<String> {
+        let all: Vec<Value> = serde_json::from_str(self.violations.as_deref()?).ok()?;
+        let request: Vec<&Value> = all
+            .iter()
+            .filter(|v| v["location"][0] == "request")
+            .collect();
+        (!request.is_empty()).then(|| serde_json::to_string(&request).unwrap())
+    }
+}
+
+/// A canned answer the proxy gives instead of forwarding.
+#[derive(Debug, Clone)]
+pub struct Injection {
+    pub path_prefix: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub delay: Duration,
+    pub remaining: usize,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    recorded: Vec<Recorded>,
+    injections: Vec<Injection>,
+}
+
+/// A reverse proxy in front of Prism that records every request and can answer some itself.
+/// Runs on its own thread and runtime, so it outlives nothing and serves any test.
+pub struct RecordingProxy {
+    url: String,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+impl RecordingProxy {
+    /// Starts a proxy forwarding to `upstream`.
+    pub fn start(upstream: &str) -> Self {
+        let state = Arc::new(Mutex::new(ProxyState::default()));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.to_owned();
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let client = reqwest::Client::new();
+                let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+                    let state = shared.clone();
+                    let client = client.clone();
+                    let upstream = upstream.clone();
+                    async move { forward(state, client, upstream, request).await }
+                });
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        Self { url, state }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().recorded.clone()
+    }
+
+    /// Requests whose path starts with `prefix`.
+    pub fn requests_to(&self, method: &str, prefix: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.path.starts_with(prefix))
+            .collect()
+    }
+
+    /// Answers the next `count` requests under `path_prefix` with `status`, `headers`, `body`.
+    pub fn inject(
+        &self,
+        path_prefix: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+        count: usize,
+    ) {
+        self.state.lock().unwrap().injections.push(Injection {
+            path_prefix: path_prefix.to_owned(),
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.to_owned(),
+            delay: Duration::ZERO,
+            remaining: count,
+        });
+    }
+
+    /// Delays the next `count` requests under `path_prefix` by `delay` before forwarding.
+    pub fn delay(&self, path_prefix: &str, delay: Duration, count: usize) {
+        self.state.lock().unwrap().injections.push(Injection {
+            path_prefix: path_prefix.to_owned(),
+            status: 0,
+            headers: Vec::new(),
+            body: String::new(),
+            delay,
+            remaining: count,
+        });
+    }
+
+    /// Drops every pending injection and delay.
+    pub fn clear_injections(&self) {
+        self.state.lock().unwrap().injections.clear();
+    }
+
+    /// Fails when Prism flagged any request as invalid against GitHub's description.
+    pub fn assert_no_violations(&self) {
+        let flagged: Vec<String> = self
+            .requests()
+            .into_iter()
+            .filter(|r| r.request_violations().is_some() || r.status == 422)
+            .map(|r| {
+                format!(
+                    "{} {} -> {} {:?}",
+                    r.method,
+                    r.path,
+                    r.status,
+                    r.request_violations()
+                )
+            })
+            .collect();
+        assert!(
+            flagged.is_empty(),
+            "Prism flagged requests as invalid:\n{}",
+            flagged.join("\n")
+        );
+    }
+}
+
+async fn forward(
+    state: Arc<Mutex<ProxyState>>,
+    client: reqwest::Client,
+    upstream: String,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let headers = request.headers().clone();
+    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+        .await
+        .unwrap_or_default();
+    let injection = {
+        let mut state = state.lock().unwrap();
+        let found = state
+            .injections
+            .iter_mut()
+            .find(|i| i.remaining > 0 && path.starts_with(&i.path_prefix));
+        found.map(|i| {
+            i.remaining -= 1;
+            i.clone()
+        })
+    };
+    let mut record = Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        had_authorization: headers.contains_key("authorization"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: 0,
+        violations: None,
+    };
+    if let Some(injection) = &injection {
+        tokio::time::sleep(injection.delay).await;
+        if injection.status != 0 {
+            record.status = injection.status;
+            state.lock().unwrap().recorded.push(record);
+            let mut response = axum::response::Response::builder().status(injection.status);
+            for (k, v) in &injection.headers {
+                response = response.header(k, v);
+            }
+            return response
+                .body(axum::body::Body::from(injection.body.clone()))
+                .unwrap();
+        }
+    }
+    let mut outgoing = client
+        .request(method, format!("{upstream}{path}"))
+        .body(body.to_vec());
+    for (name, value) in headers.iter() {
+        if name != "host" {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let answer = outgoing.send().await.expect("Prism answers");
+    record.status = answer.status().as_u16();
+    record.violations = answer
+        .headers()
+        .get("sl-violations")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let mut response = axum::response::Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if name != "transfer-encoding" && name != "content-length" {
+            response = response.header(name, value);
+        }
+    }
+    let bytes = answer.bytes().await.unwrap_or_default();
+    state.lock().unwrap().recorded.push(record);
+    response.body(axum::body::Body::from(bytes)).unwrap()
+}
+
+/// A server process driven with raw JSON-RPC lines over stdio.
+pub struct McpStdio {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    pub stderr_path: PathBuf,
+    next_id: u64,
+}
+
+impl McpStdio {
+    /// Spawns `program` with `envs` (and a clean XDG_STATE_HOME unless given).
+    pub fn spawn(program: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let stderr_path = std::env::temp_dir().join(format!("mcp-stderr-{}.log", uuid()));
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("CLAUDE_ENTERPRISE_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout: ChildStdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            stderr_path,
+            next_id: 100,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn send_raw(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next line the server writes, parsed.
+    pub fn read(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server answered within 60 s");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON from server: {e}: {line}"))
+    }
+
+    /// Sends a request and waits for the response with its id (skipping notifications).
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.response(id)
+    }
+
+    pub fn send_request(&mut self, method: &str, params: Value) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send_raw(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
+        );
+        id
+    }
+
+    pub fn response(&mut self, id: u64) -> Value {
+        loop {
+            let message = self.read();
+            if message["id"] == json!(id) {
+                return message;
+            }
+        }
+    }
+
+    pub fn initialize(&mut self) -> Value {
+        let answer = self.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}),
+        );
+        self.send_raw(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        answer
+    }
+
+    /// `tools/call`, returning the result object (panics on a protocol error).
+    pub fn call(&mut self, name: &str, arguments: Value) -> Value {
+        let answer = self.request("tools/call", json!({"name": name, "arguments": arguments}));
+        assert!(
+            answer.get("error").is_none(),
+            "{name}: protocol error {answer}"
+        );
+        answer["result"].clone()
+    }
+
+    pub fn kill9(&mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Closes stdin and waits for a clean exit.
+    pub fn close(mut self) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        self.child.wait().unwrap()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for McpStdio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The text of a tool result (all text blocks joined).
+pub fn result_text(result: &Value) -> String {
+    result["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn uuid() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// A temporary state dir (journal) and optional config for one server.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Self { dir }
+    }
+
+    pub fn config_path(&self) -> String {
+        self.dir.path().join("config.toml").display().to_string()
+    }
+
+    pub fn state_home(&self) -> String {
+        self.dir.path().join("state").display().to_string()
+    }
+
+    pub fn journal_dir(&self) -> PathBuf {
+        self.dir.path().join("state/claude-enterprise/audit")
+    }
+
+    /// Every journal line, parsed.
+    pub fn journal(&self) -> Vec<Value> {
+        let mut events = Vec::new();
+        let Ok(entries) = std::fs::read_dir(self.journal_dir()) else {
+            return events;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            for line in std::fs::read_to_string(path).unwrap().lines() {
+                if let Ok(v) = serde_json::from_str(line) {
+                    events.push(v);
+                }
+            }
+        }
+        events
+    }
+
+    /// Everything written under the sandbox, for secret greps.
+    pub fn all_text(&self) -> String {
+        fn walk(dir: &Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    out.push_str(&text);
+                }
+            }
+        }
+        let mut out = String::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+
+    /// Spawns `program` (a server binary) with this sandbox's config and state, and `envs`.
+    pub fn spawn(&self, program: &Path, envs: &[(&str, &str)]) -> McpStdio {
+        let config = self.config_path();
+        let state = self.state_home();
+        let mut all = vec![
+            ("CLAUDE_ENTERPRISE_CONFIG", config.as_str()),
+            ("XDG_STATE_HOME", state.as_str()),
+            ("CLAUDE_ENTERPRISE_LOG", "debug"),
+        ];
+        all.extend_from_slice(envs);
+        McpStdio::spawn(program, &[], &all)
+    }
+}
