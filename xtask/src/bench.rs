@@ -3,7 +3,9 @@
 //! Spawn to `tools/list` answered and RSS right after (median of `--runs`, default 15), for
 //! github-mcp, the official Go github-mcp-server and `@modelcontextprotocol/server-github`;
 //! then github-mcp's per-call overhead (policy + durable audit + trimming) against the same
-//! request sent straight to Prism. Timing is wall-clock on this machine: read the ratios.
+//! request sent straight to Prism; then aws-mcp beside awslabs.cloudwatch-mcp-server against
+//! the same moto (spawn, RSS, metrics call latency). Timing is wall-clock on this machine: read
+//! the ratios.
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -178,6 +180,114 @@ fn start_prism(peers: &Path) -> Result<(Child, String)> {
     Ok((child, format!("127.0.0.1:{port}")))
 }
 
+/// Median latency of `samples` calls of one tool (after 5 warm-up calls).
+fn call_latency(server: &mut StdioServer, tool: &str, arguments: Value, samples: usize) -> Result<f64> {
+    let mut times = Vec::new();
+    for n in 0..samples + 5 {
+        let id = 1000 + n as u64;
+        let started = Instant::now();
+        server.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}))?;
+        let answer = server.answer(id)?;
+        if answer["result"]["isError"] == json!(true) || answer.get("error").is_some() {
+            return Err(format!("{tool} failed: {answer}"));
+        }
+        if n >= 5 {
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(median(times))
+}
+
+/// moto with the CloudWatch CBOR shim in front, seeded; returns the processes and the shim URL.
+fn start_moto(peers: &Path) -> Result<(Vec<Child>, String)> {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| e.to_string())
+    };
+    let (moto_port, shim_port) = (free()?, free()?);
+    let venv = peers.join("venv/bin");
+    let test_peers = root().join("crates/aws-mcp/tests/peers");
+    let moto = Command::new(venv.join("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start moto: {e}"))?;
+    let shim = Command::new(venv.join("python"))
+        .arg(test_peers.join("cbor_shim.py"))
+        .arg(shim_port.to_string())
+        .arg(format!("http://127.0.0.1:{moto_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the CBOR shim: {e}"))?;
+    let started = Instant::now();
+    while [moto_port, shim_port].iter().any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err()) {
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err("moto did not start within 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let url = format!("http://127.0.0.1:{shim_port}");
+    crate::run(Command::new(venv.join("python"))
+        .arg(test_peers.join("seed.py"))
+        .arg(&url)
+        .arg("us-east-1")
+        .stdout(Stdio::null()))?;
+    Ok((vec![moto, shim], url))
+}
+
+/// aws-mcp beside awslabs.cloudwatch-mcp-server against the same moto.
+fn bench_aws(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<()> {
+    let (mut processes, url) = start_moto(peers)?;
+    let envs = [
+        ("AWS_ENDPOINT_URL", url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("FASTMCP_LOG_LEVEL", "ERROR"),
+        ("XDG_STATE_HOME", state.to_str().unwrap()),
+        ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null"),
+    ];
+    let ours = Anchor { name: "aws-mcp (ours)", program: target.join("release/aws-mcp"), args: vec![] };
+    let awslabs = Anchor {
+        name: "awslabs.cloudwatch-mcp-server",
+        program: peers.join("bench-venv/bin/awslabs.cloudwatch-mcp-server"),
+        args: vec![],
+    };
+    let measured = (|| -> Result<()> {
+        println!("\n{:<38} {:>10} {:>10} {:>16}", "server (against moto)", "ms", "RSS MiB", "get metrics ms");
+        let mut rows = Vec::new();
+        for (anchor, tool, arguments) in [
+            (&ours, "aws_cloudwatch_get_metrics", json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "minutes": 180})),
+            (&awslabs, "get_metric_data", json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average"})),
+        ] {
+            let (ms, rss) = spawn_to_list(anchor, runs, &envs)?;
+            let mut server = StdioServer::spawn(anchor, &envs)?;
+            server.handshake()?;
+            let call = call_latency(&mut server, tool, arguments, 50)?;
+            println!("{:<38} {:>10.2} {:>10.1} {:>16.3}", anchor.name, ms, rss, call);
+            rows.push((ms, rss, call));
+        }
+        println!(
+            "ours vs awslabs: {:.1}x faster to tools/list, {:.2} of its memory, {:.1}x faster per metrics call",
+            rows[1].0 / rows[0].0,
+            rows[0].1 / rows[1].1,
+            rows[1].2 / rows[0].2
+        );
+        Ok(())
+    })();
+    for process in &mut processes {
+        let _ = process.kill();
+        let _ = process.wait();
+    }
+    measured
+}
+
 /// Median per-call latency through github-mcp, and straight to Prism, interleaved.
 fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Result<(f64, f64)> {
     let api = format!("http://{prism}");
@@ -312,8 +422,9 @@ pub fn run(args: &[String]) -> Result<()> {
          through github-mcp {through:.3} ms, straight {straight:.3} ms, overhead {:.3} ms   (target: <= 1 ms)",
         through - straight
     );
+    let aws = bench_aws(&peers, &target, &state, runs);
     let _ = std::fs::remove_dir_all(&state);
-    Ok(())
+    aws
 }
 
 fn tempdir() -> Result<PathBuf> {
