@@ -8,7 +8,7 @@ use aws_mcp::AwsServer;
 use clap::Parser;
 use governance::{
     config::Config,
-    server::{GovernedServer, Kernel, serve_http, serve_stdio},
+    server::{GovernedServer, Kernel, serve},
 };
 
 /// Governed, read-only AWS MCP server.
@@ -39,21 +39,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    governance::server::init_logging();
     let loaded = Config::load()?;
     let upstream = AwsServer::new(loaded.config.aws.clone()).await;
     let kernel = Arc::new(Kernel::new(loaded, "aws-mcp")?);
     let server = GovernedServer::new(kernel, upstream);
-    match args.http {
-        Some(addr) => serve_http(server, addr).await?,
-        None => serve_stdio(server).await?,
-    }
+    serve(server, args.http).await?;
     Ok(())
 }

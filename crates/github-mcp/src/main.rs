@@ -8,7 +8,7 @@ use clap::Parser;
 use github_mcp::GithubServer;
 use governance::{
     config::Config,
-    server::{GovernedServer, Kernel, serve_http, serve_stdio},
+    server::{GovernedServer, Kernel, serve},
 };
 
 /// Governed GitHub MCP server. Credentials: GITHUB_TOKEN. API base URL: github.api_url in the
@@ -44,15 +44,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    // stdout carries the protocol: logs go to stderr only.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    governance::server::init_logging();
     let loaded = Config::load()?;
     let token = std::env::var("GITHUB_TOKEN")
         .ok()
@@ -68,9 +60,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("github-mcp cannot start")?;
     let kernel = Arc::new(Kernel::new(loaded, "github-mcp")?);
     let server = GovernedServer::new(kernel, upstream);
-    match args.http {
-        Some(addr) => serve_http(server, addr).await?,
-        None => serve_stdio(server).await?,
-    }
+    serve(server, args.http).await?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 pub use crate::audit::Access;
 use crate::{identity::Caller, policy::Decision};
 pub use pipeline::{GovernedServer, Kernel, KernelError};
-pub use transport::{ServeError, serve_http, serve_lines, serve_stdio};
+pub use transport::{ServeError, init_logging, serve, serve_http, serve_lines, serve_stdio};
 
 /// One tool as the server declares it.
 #[derive(Debug, Clone)]

@@ -37,6 +37,29 @@ pub enum ServeError {
     },
 }
 
+/// Logs to stderr (stdout carries the protocol), at `CLAUDE_ENTERPRISE_LOG` (default `warn`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+}
+
+/// Serves streamable HTTP at `http` when given, else stdio.
+pub async fn serve<U: Upstream>(
+    server: GovernedServer<U>,
+    http: Option<SocketAddr>,
+) -> Result<(), ServeError> {
+    match http {
+        Some(addr) => serve_http(server, addr).await,
+        None => serve_stdio(server).await,
+    }
+}
+
 /// Serves over stdin/stdout until the client closes the stream.
 ///
 /// rmcp drops lines that are not JSON-RPC without a word, which leaves a client waiting; a
