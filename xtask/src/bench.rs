@@ -181,7 +181,12 @@ fn start_prism(peers: &Path) -> Result<(Child, String)> {
 }
 
 /// Median latency of `samples` calls of one tool (after 5 warm-up calls).
-fn call_latency(server: &mut StdioServer, tool: &str, arguments: Value, samples: usize) -> Result<f64> {
+fn call_latency(
+    server: &mut StdioServer,
+    tool: &str,
+    arguments: Value,
+    samples: usize,
+) -> Result<f64> {
     let mut times = Vec::new();
     for n in 0..samples + 5 {
         let id = 1000 + n as u64;
@@ -225,18 +230,23 @@ fn start_moto(peers: &Path) -> Result<(Vec<Child>, String)> {
         .spawn()
         .map_err(|e| format!("cannot start the CBOR shim: {e}"))?;
     let started = Instant::now();
-    while [moto_port, shim_port].iter().any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err()) {
+    while [moto_port, shim_port]
+        .iter()
+        .any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err())
+    {
         if started.elapsed() > Duration::from_secs(60) {
             return Err("moto did not start within 60 s".into());
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     let url = format!("http://127.0.0.1:{shim_port}");
-    crate::run(Command::new(venv.join("python"))
-        .arg(test_peers.join("seed.py"))
-        .arg(&url)
-        .arg("us-east-1")
-        .stdout(Stdio::null()))?;
+    crate::run(
+        Command::new(venv.join("python"))
+            .arg(test_peers.join("seed.py"))
+            .arg(&url)
+            .arg("us-east-1")
+            .stdout(Stdio::null()),
+    )?;
     Ok((vec![moto, shim], url))
 }
 
@@ -253,24 +263,42 @@ fn bench_aws(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<(
         ("XDG_STATE_HOME", state.to_str().unwrap()),
         ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null"),
     ];
-    let ours = Anchor { name: "aws-mcp (ours)", program: target.join("release/aws-mcp"), args: vec![] };
+    let ours = Anchor {
+        name: "aws-mcp (ours)",
+        program: target.join("release/aws-mcp"),
+        args: vec![],
+    };
     let awslabs = Anchor {
         name: "awslabs.cloudwatch-mcp-server",
         program: peers.join("bench-venv/bin/awslabs.cloudwatch-mcp-server"),
         args: vec![],
     };
     let measured = (|| -> Result<()> {
-        println!("\n{:<38} {:>10} {:>10} {:>16}", "server (against moto)", "ms", "RSS MiB", "get metrics ms");
+        println!(
+            "\n{:<38} {:>10} {:>10} {:>16}",
+            "server (against moto)", "ms", "RSS MiB", "get metrics ms"
+        );
         let mut rows = Vec::new();
         for (anchor, tool, arguments) in [
-            (&ours, "aws_cloudwatch_get_metrics", json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "minutes": 180})),
-            (&awslabs, "get_metric_data", json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average"})),
+            (
+                &ours,
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "minutes": 180}),
+            ),
+            (
+                &awslabs,
+                "get_metric_data",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average"}),
+            ),
         ] {
             let (ms, rss) = spawn_to_list(anchor, runs, &envs)?;
             let mut server = StdioServer::spawn(anchor, &envs)?;
             server.handshake()?;
             let call = call_latency(&mut server, tool, arguments, 50)?;
-            println!("{:<38} {:>10.2} {:>10.1} {:>16.3}", anchor.name, ms, rss, call);
+            println!(
+                "{:<38} {:>10.2} {:>10.1} {:>16.3}",
+                anchor.name, ms, rss, call
+            );
             rows.push((ms, rss, call));
         }
         println!(
