@@ -387,7 +387,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     crate::run(
         Command::new(&cargo)
-            .args(["build", "--release", "-p", "github-mcp"])
+            .args(["build", "--release", "-p", "github-mcp", "-p", "aws-mcp"])
             .current_dir(root()),
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
