@@ -14,30 +14,32 @@ use serde_json::Value;
 
 /// Secret shapes and what replaces them (`$1`, `$2` keep a non-secret prefix).
 static SECRETS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    // ASCII classes only (`(?-u)`): secrets are ASCII, and the Unicode tables would add
+    // pages to every server binary.
     let rules: &[(&str, &str)] = &[
         (
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+            r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
             "[REDACTED PRIVATE KEY]",
         ),
         (
-            r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+            r"(?-u)\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
             "[REDACTED AWS KEY]",
         ),
         (
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
+            r"(?-u)\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
             "[REDACTED TOKEN]",
         ),
-        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "[REDACTED TOKEN]"),
+        (r"(?-u)\bxox[abposr]-[A-Za-z0-9-]{10,}", "[REDACTED TOKEN]"),
         (
-            r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*",
+            r"(?i-u)\b(bearer|basic)[ \t]+[A-Za-z0-9\-._~+/]{8,}=*",
             "$1 [REDACTED]",
         ),
         (
-            r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+):[^@\s/]+@",
+            r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/ \t\r\n:@]+):[^@ \t\r\n/]+@",
             "$1:[REDACTED]@",
         ),
         (
-            r#"(?i)\b((?:aws_)?secret_access_key|aws_session_token|password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(\s*[=:]\s*"?)[^\s",;&]+"#,
+            r#"(?i-u:\b((?:aws_)?secret_access_key|aws_session_token|password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)([ \t]*[=:][ \t]*"?))[^ \t\r\n",;&]+"#,
             "$1$2[REDACTED]",
         ),
     ];
