@@ -145,7 +145,7 @@ fn test(args: &[String]) -> Result<()> {
     // integration tests) with the same features, before any test runs.
     let mut command = Command::new(&cargo);
     command
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(args)
         .env("CE_PEERS_DIR", &peers)
         .current_dir(root())

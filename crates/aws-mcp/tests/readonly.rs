@@ -38,7 +38,9 @@ fn only_read_operations_are_called() {
         .map(|f| std::fs::read_to_string(format!("{}/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap())
         .collect();
     // An operation is the first method called on an SDK client.
-    let calls = Regex::new(r"(?:Client::new\([^)]*\)|\bclient)\s*\.\s*([a-z_]+)\(").unwrap();
+    let calls =
+        Regex::new(r"(?:Client::new\([^)]*\)|(?-u:\b)client)(?-u:\s)*\.(?-u:\s)*([a-z_]+)\(")
+            .unwrap();
     let called: Vec<&str> = calls
         .captures_iter(&source)
         .map(|c| c.get(1).unwrap().as_str())
