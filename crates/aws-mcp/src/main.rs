@@ -30,17 +30,23 @@ fn main() -> anyhow::Result<()> {
         println!("{catalog}");
         return Ok(());
     }
+    let loaded = Config::load()?;
+    if !loaded.config.aws.instance_metadata
+        && std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none()
+    {
+        // SAFETY: no other thread exists yet; the SDK reads this when it builds its chain.
+        unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
+    }
     // The SDK runs its own tasks; two workers keep STS, and calls, off the stdio path.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(args))
+    runtime.block_on(run(args, loaded))
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, loaded: governance::config::LoadedConfig) -> anyhow::Result<()> {
     governance::server::init_logging();
-    let loaded = Config::load()?;
     let upstream = AwsServer::new(loaded.config.aws.clone()).await;
     let kernel = Arc::new(Kernel::new(loaded, "aws-mcp")?);
     let server = GovernedServer::new(kernel, upstream);

@@ -204,6 +204,9 @@ pub struct AwsConfig {
     pub logs_query_timeout_secs: u64,
     /// Timeout of one AWS request, in seconds.
     pub timeout_secs: u64,
+    /// Let the SDK ask the EC2 instance metadata service for credentials (servers running on
+    /// EC2). Off by default: elsewhere it only adds a timeout at start.
+    pub instance_metadata: bool,
 }
 
 impl Default for AwsConfig {
@@ -219,6 +222,7 @@ impl Default for AwsConfig {
             max_range_days: 90,
             logs_query_timeout_secs: 30,
             timeout_secs: 20,
+            instance_metadata: false,
         }
     }
 }
