@@ -638,3 +638,235 @@ impl Sandbox {
         McpStdio::spawn(program, &[], &all)
     }
 }
+
+/// The SSO peer, running.
+pub struct OidcPeer {
+    /// The issuer URL (`https://127.0.0.1:PORT`).
+    pub issuer: String,
+    /// The PEM certificate the peer serves (self-signed for 127.0.0.1): trust it as a CA.
+    pub ca_file: PathBuf,
+}
+
+/// The SSO peer: `oidc-provider` (npm, pinned in xtask/peers) with the config in
+/// `crates/auth/tests/peers/oidc-provider.mjs`, over HTTPS with a fresh self-signed
+/// certificate, started once per test binary. Clients: `claude-enterprise` and `other-app`,
+/// both public with PKCE.
+pub fn oidc_provider() -> &'static OidcPeer {
+    static PEER: OnceLock<OidcPeer> = OnceLock::new();
+    PEER.get_or_init(|| {
+        peer_file("node_modules/oidc-provider/package.json");
+        let dir = std::env::temp_dir().join(format!("oidc-peer-{}", uuid()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ca, cert, key) = (
+            dir.join("ca.pem"),
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+        );
+        test_certificates(&dir, &ca, &cert, &key);
+        // ESM resolves packages from the script's own directory: run a copy beside them.
+        let script = peers_dir().join(format!("oidc-provider-{}.mjs", uuid()));
+        std::fs::copy(
+            workspace_root().join("crates/auth/tests/peers/oidc-provider.mjs"),
+            &script,
+        )
+        .unwrap();
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(&cert)
+            .arg(&key);
+        spawn_peer("oidc-provider", command);
+        wait_http(&format!("http://127.0.0.1:{port}"), Duration::from_secs(60));
+        let _ = std::fs::remove_file(&script);
+        OidcPeer {
+            issuer: format!("https://127.0.0.1:{port}"),
+            ca_file: ca,
+        }
+    })
+}
+
+/// A throwaway CA (`ca`) and a server certificate for 127.0.0.1 it signed (`cert`, `key`).
+fn test_certificates(dir: &Path, ca: &Path, cert: &Path, key: &Path) {
+    let openssl = system_tool("openssl", "openssl");
+    let (ca_key, csr, ext) = (
+        dir.join("ca.key"),
+        dir.join("leaf.csr"),
+        dir.join("ext.cnf"),
+    );
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut make_ca = Command::new(&openssl);
+    make_ca
+        .args([
+            "req",
+            "-x509",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=claude-enterprise test CA",
+        ])
+        .args(ec)
+        .arg("-keyout")
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(ca);
+    let mut make_csr = Command::new(&openssl);
+    make_csr
+        .args(["req", "-subj", "/CN=127.0.0.1"])
+        .args(ec)
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(&csr);
+    let mut sign = Command::new(&openssl);
+    sign.args(["x509", "-req", "-days", "2", "-set_serial", "1", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(ca)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(cert);
+    for mut step in [make_ca, make_csr, sign] {
+        let out = step.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{step:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Where [`OidcBrowser`] stopped.
+#[derive(Debug)]
+pub enum BrowserEnd {
+    /// A redirect to a URL under the stop prefix (not followed).
+    Redirect(String),
+    /// A page with no form (the device flow's "done" page).
+    Page(String),
+}
+
+/// A scripted browser for `oidc-provider`'s dev interactions: follows redirects, keeps
+/// cookies, and submits each page's first form (login name `login`, any password; consent).
+pub struct OidcBrowser {
+    client: reqwest::Client,
+    login: String,
+}
+
+impl OidcBrowser {
+    /// A browser that logs in as `login` (the account id; e-mail `<login>@example.test`).
+    pub fn new(login: &str) -> Self {
+        let ca = std::fs::read(&oidc_provider().ca_file).unwrap();
+        let client = reqwest::Client::builder()
+            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            client,
+            login: login.to_owned(),
+        }
+    }
+
+    /// Opens `url` and plays the pages until a redirect under `stop_prefix` (returned, not
+    /// followed) or a page without a form.
+    pub async fn run(&self, url: &str, stop_prefix: &str) -> BrowserEnd {
+        let form_re =
+            regex::Regex::new(r#"(?s)<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>"#).unwrap();
+        let input_re = regex::Regex::new(r#"<input[^>]*>"#).unwrap();
+        let attr = |tag: &str, name: &str| {
+            regex::Regex::new(&format!(r#"[ \t\n]{name}="([^"]*)""#))
+                .unwrap()
+                .captures(tag)
+                .map(|c| c[1].replace("&amp;", "&"))
+        };
+        let mut request = self.client.get(url);
+        let mut base = reqwest::Url::parse(url).unwrap();
+        for _ in 0..30 {
+            let response = request.send().await.expect("the OIDC provider answers");
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response.headers()["location"].to_str().unwrap().to_owned();
+                let next = base.join(&location).unwrap();
+                if next.as_str().starts_with(stop_prefix) {
+                    return BrowserEnd::Redirect(next.to_string());
+                }
+                base = next.clone();
+                request = self.client.get(next);
+                continue;
+            }
+            let page = response.text().await.unwrap();
+            assert!(
+                status.is_success(),
+                "OIDC provider answered {status}: {page}"
+            );
+            let Some(form) = form_re.captures(&page) else {
+                return BrowserEnd::Page(page);
+            };
+            let action = base.join(&form[1].replace("&amp;", "&")).unwrap();
+            let mut fields: Vec<(String, String)> = Vec::new();
+            for input in input_re.find_iter(&form[2]) {
+                let Some(name) = attr(input.as_str(), "name") else {
+                    continue;
+                };
+                let value = match name.as_str() {
+                    "login" => self.login.clone(),
+                    "password" => "any-password".to_owned(),
+                    _ => attr(input.as_str(), "value").unwrap_or_default(),
+                };
+                fields.push((name, value));
+            }
+            base = action.clone();
+            request = self.client.post(action).form(&fields);
+        }
+        panic!("the OIDC provider's pages did not end within 30 steps");
+    }
+}
+
+/// Joins a fresh anonymous kernel session keyring (what `keyctl session -` does) on the
+/// calling thread; children it spawns inherit it. The keyutils store works there, isolated
+/// from the login session's keyring.
+pub fn join_fresh_session_keyring() {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl(JOIN_SESSION_KEYRING, NULL) takes no pointer the kernel writes to.
+    let id = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    assert!(
+        id >= 0,
+        "keyctl(JOIN_SESSION_KEYRING) failed: {} (the kernel keyutils store is needed: \
+         on Debian `apt-get install keyutils`)",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A command's full path, or a loud failure with the Debian package that provides it.
+pub fn system_tool(name: &str, package: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("test peer missing: `{name}` — install it with `apt-get install {package}`")
+        })
+}

@@ -1,0 +1,158 @@
+//! Per-tool upstream credentials: the environment first (containers and CI: nothing is
+//! written anywhere), then the tool's own keychain entry. Nothing here talks to an upstream;
+//! the server crates use what they get.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Result,
+    config::KeychainConfig,
+    keychain::{Keychain, Tool},
+};
+
+/// The GitHub token variable.
+pub const GITHUB_TOKEN_ENV: &str = "GITHUB_TOKEN";
+/// Atlassian Cloud: the account e-mail for basic auth with [`ATLASSIAN_API_TOKEN_ENV`].
+pub const ATLASSIAN_EMAIL_ENV: &str = "ATLASSIAN_EMAIL";
+/// Atlassian Cloud: the API token for basic auth with [`ATLASSIAN_EMAIL_ENV`].
+pub const ATLASSIAN_API_TOKEN_ENV: &str = "ATLASSIAN_API_TOKEN";
+/// Jira / Confluence Data Center: a personal access token (Bearer).
+pub const ATLASSIAN_PAT_ENV: &str = "ATLASSIAN_PAT";
+/// Atlassian Cloud: an OAuth 2.0 (3LO) access token (Bearer).
+pub const ATLASSIAN_OAUTH_TOKEN_ENV: &str = "ATLASSIAN_OAUTH_TOKEN";
+
+/// Where a credential was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// This environment variable (the first of a pair).
+    Environment(&'static str),
+    /// The tool's keychain entry.
+    Keychain,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Environment(name) => write!(f, "environment ({name})"),
+            Source::Keychain => f.write_str("keychain"),
+        }
+    }
+}
+
+/// A credential and where it came from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Found<T> {
+    /// The credential.
+    pub value: T,
+    /// Where it came from.
+    pub source: Source,
+}
+
+impl<T> std::fmt::Debug for Found<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Found {{ value: <redacted>, source: {:?} }}",
+            self.source
+        )
+    }
+}
+
+/// The GitHub entry in the keychain.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GithubEntry {
+    /// The token (OAuth or personal access token).
+    pub token: String,
+    /// The GitHub host it is for (`github.com`, or a GitHub Enterprise Server host).
+    pub host: String,
+}
+
+impl std::fmt::Debug for GithubEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GithubEntry {{ token: <redacted>, host: {:?} }}",
+            self.host
+        )
+    }
+}
+
+/// How the Jira and Confluence servers authenticate.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AtlassianCredential {
+    /// Atlassian Cloud: e-mail and API token, HTTP basic auth.
+    Basic {
+        /// The account e-mail.
+        email: String,
+        /// The API token.
+        api_token: String,
+    },
+    /// A Data Center personal access token or an OAuth 2.0 access token: `Authorization:
+    /// Bearer`.
+    Bearer {
+        /// The token.
+        token: String,
+    },
+}
+
+impl std::fmt::Debug for AtlassianCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AtlassianCredential::Basic { email, .. } => {
+                write!(f, "Basic {{ email: {email:?}, api_token: <redacted> }}")
+            }
+            AtlassianCredential::Bearer { .. } => f.write_str("Bearer { token: <redacted> }"),
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The GitHub token: `GITHUB_TOKEN`, else the keychain entry written by `claude-enterprise
+/// login github`. `Ok(None)`: neither. `Err`: no variable, and the keychain failed.
+pub fn github_token(keychain: &KeychainConfig) -> Result<Option<Found<String>>> {
+    if let Some(token) = env(GITHUB_TOKEN_ENV) {
+        return Ok(Some(Found {
+            value: token,
+            source: Source::Environment(GITHUB_TOKEN_ENV),
+        }));
+    }
+    Ok(Keychain::open(keychain)?
+        .load::<GithubEntry>(Tool::Github)?
+        .map(|entry| Found {
+            value: entry.token,
+            source: Source::Keychain,
+        }))
+}
+
+/// The Atlassian credential: `ATLASSIAN_EMAIL` + `ATLASSIAN_API_TOKEN`, else `ATLASSIAN_PAT`,
+/// else `ATLASSIAN_OAUTH_TOKEN`, else the keychain entry written by `claude-enterprise login
+/// atlassian`. `Ok(None)`: none. `Err`: no variable, and the keychain failed.
+pub fn atlassian_credential(
+    keychain: &KeychainConfig,
+) -> Result<Option<Found<AtlassianCredential>>> {
+    if let (Some(email), Some(api_token)) = (env(ATLASSIAN_EMAIL_ENV), env(ATLASSIAN_API_TOKEN_ENV))
+    {
+        return Ok(Some(Found {
+            value: AtlassianCredential::Basic { email, api_token },
+            source: Source::Environment(ATLASSIAN_EMAIL_ENV),
+        }));
+    }
+    for name in [ATLASSIAN_PAT_ENV, ATLASSIAN_OAUTH_TOKEN_ENV] {
+        if let Some(token) = env(name) {
+            return Ok(Some(Found {
+                value: AtlassianCredential::Bearer { token },
+                source: Source::Environment(name),
+            }));
+        }
+    }
+    Ok(Keychain::open(keychain)?
+        .load::<AtlassianCredential>(Tool::Atlassian)?
+        .map(|value| Found {
+            value,
+            source: Source::Keychain,
+        }))
+}
