@@ -11,8 +11,9 @@ use governance::{
     server::{GovernedServer, Kernel, serve},
 };
 
-/// Governed GitHub MCP server. Credentials: GITHUB_TOKEN. API base URL: github.api_url in the
-/// config, or GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3).
+/// Governed GitHub MCP server. Credentials: GITHUB_TOKEN, else the OS keychain entry written by
+/// `claude-enterprise login github`. API base URL: github.api_url in the config, or
+/// GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3).
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -46,9 +47,18 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     governance::server::init_logging();
     let loaded = Config::load()?;
-    let token = std::env::var("GITHUB_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty());
+    // The environment wins (containers, CI), then the keychain entry of `login github`.
+    let token = match auth::credentials::github_token(&loaded.config.keychain) {
+        Ok(Some(found)) => {
+            tracing::debug!(source = %found.source, "GitHub token found");
+            Some(found.value)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
+        }
+    };
     if token.is_none() {
         tracing::warn!(
             "no GitHub token: tools are listed, calls answer with how to log in \

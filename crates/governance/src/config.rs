@@ -27,6 +27,11 @@ pub const SYSTEM_CONFIG: &str = "/etc/claude-enterprise/config.toml";
 pub struct Config {
     /// Who the user is, until SSO provides it.
     pub identity: IdentityConfig,
+    /// Single sign-on with the enterprise's OpenID provider: when configured and logged in
+    /// (`claude-enterprise login sso`), the audit `user` and the roles come from the ID token.
+    pub sso: auth::config::SsoConfig,
+    /// The OS keychain that holds the SSO session and the per-tool tokens.
+    pub keychain: auth::config::KeychainConfig,
     /// Which tools each role may see and call.
     pub policy: PolicyConfig,
     /// The local audit journal.

@@ -1,8 +1,10 @@
 //! Who is calling, and from which AI session.
 //!
-//! Until SSO lands, the user comes from the config (`identity.user`), else from the upstream's
-//! own "who am I" (GitHub `/user`), else from the OS account, marked as unverified. Roles come
-//! from the config. The AI session comes from Claude Code: `CLAUDE_CODE_SESSION_ID` in the
+//! With `[sso]` configured and a session in the keychain (`claude-enterprise login sso`), the
+//! user and roles come from the validated ID token (through `auth`, refreshed when near
+//! expiry). Otherwise the user comes from the config (`identity.user`), else from the
+//! upstream's own "who am I" (GitHub `/user`), else from the OS account, marked as
+//! unverified; roles from the config. The AI session comes from Claude Code: `CLAUDE_CODE_SESSION_ID` in the
 //! environment, `_meta["claudecode/toolUseId"]` per call, and the per-session state file the
 //! `claude-enterprise hook` command writes (prompt hash, model).
 
@@ -15,6 +17,8 @@ use crate::audit::AiContext;
 /// Where the user name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentitySource {
+    /// The SSO session's validated ID token.
+    Sso,
     /// `identity.user` in the config.
     Config,
     /// The upstream's "who am I" for the token in use.
@@ -28,7 +32,7 @@ pub enum IdentitySource {
 pub struct Caller {
     /// E-mail or login, as written to the audit trail.
     pub user: String,
-    /// Roles, from the config.
+    /// Roles: from the SSO groups through `sso.role_map`, else from the config.
     pub roles: Vec<String>,
     /// Where `user` came from.
     pub source: IdentitySource,
@@ -42,6 +46,37 @@ impl Caller {
             user: format!("os:{name}"),
             roles,
             source: IdentitySource::Os,
+        }
+    }
+}
+
+/// The SSO caller and when its session must be refreshed by: `None` when SSO is not
+/// configured or nobody is logged in. A session that cannot be read or refreshed is logged
+/// (with the command that fixes it) and treated as not logged in.
+pub async fn sso_caller(
+    sso: &auth::config::SsoConfig,
+    keychain: &auth::config::KeychainConfig,
+) -> Option<(Caller, chrono::DateTime<chrono::Utc>)> {
+    match auth::sso::identity(sso, keychain).await {
+        Ok(Some(identity)) => Some((
+            Caller {
+                user: identity.user,
+                roles: identity.roles,
+                source: IdentitySource::Sso,
+            },
+            identity.expires_at,
+        )),
+        Ok(None) => {
+            if sso.issuer.is_some() {
+                tracing::warn!(
+                    "SSO is configured but nobody is logged in: run `claude-enterprise login sso`"
+                );
+            }
+            None
+        }
+        Err(e) => {
+            tracing::warn!("SSO identity unavailable ({e}); run `claude-enterprise login sso`");
+            None
         }
     }
 }

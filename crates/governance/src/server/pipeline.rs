@@ -106,6 +106,15 @@ pub struct GovernedServer<U: Upstream> {
     kernel: Arc<Kernel>,
     upstream: Arc<U>,
     caller: Arc<OnceCell<Caller>>,
+    sso: Arc<std::sync::Mutex<Option<SsoState>>>,
+}
+
+/// The SSO lookup, cached per process: the caller (`None`: not logged in) and when the
+/// session must be looked up (and refreshed) again.
+#[derive(Clone)]
+struct SsoState {
+    caller: Option<Caller>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl<U: Upstream> Clone for GovernedServer<U> {
@@ -114,6 +123,7 @@ impl<U: Upstream> Clone for GovernedServer<U> {
             kernel: self.kernel.clone(),
             upstream: self.upstream.clone(),
             caller: self.caller.clone(),
+            sso: self.sso.clone(),
         }
     }
 }
@@ -136,6 +146,7 @@ impl<U: Upstream> GovernedServer<U> {
             kernel,
             upstream: Arc::new(upstream),
             caller: Arc::new(OnceCell::new()),
+            sso: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 
@@ -144,8 +155,13 @@ impl<U: Upstream> GovernedServer<U> {
         &self.kernel
     }
 
-    fn roles(&self) -> &[String] {
-        &self.kernel.config.identity.roles
+    /// The SSO roles once the SSO caller is known, else the configured ones.
+    fn roles(&self) -> Vec<String> {
+        let sso = self.sso.lock().unwrap();
+        match sso.as_ref().and_then(|s| s.caller.as_ref()) {
+            Some(caller) => caller.roles.clone(),
+            None => self.kernel.config.identity.roles.clone(),
+        }
     }
 
     /// The tools this user may see, as MCP tools.
@@ -160,7 +176,7 @@ impl<U: Upstream> GovernedServer<U> {
 
     /// Role policy first, then the upstream's own gate.
     fn decide(&self, spec: &ToolSpec) -> Decision {
-        let decision = self.kernel.tool_policy.tool(self.roles(), spec.name);
+        let decision = self.kernel.tool_policy.tool(&self.roles(), spec.name);
         match self.upstream.tool_gate(spec.name) {
             Some(gate) if decision.allowed => gate,
             _ => decision,
@@ -189,10 +205,33 @@ impl<U: Upstream> GovernedServer<U> {
         tool
     }
 
+    /// The SSO caller, looked up again (and the session refreshed) when it nears expiry.
+    async fn sso_caller(&self) -> Option<Caller> {
+        let config = &self.kernel.config;
+        config.sso.issuer.as_ref()?;
+        let margin = chrono::Duration::seconds(config.sso.refresh_margin_secs as i64);
+        let cached = self.sso.lock().unwrap().clone();
+        if let Some(state) = cached
+            && state.until.is_none_or(|t| t - margin > chrono::Utc::now())
+        {
+            return state.caller;
+        }
+        let found = crate::identity::sso_caller(&config.sso, &config.keychain).await;
+        let state = SsoState {
+            until: found.as_ref().map(|(_, until)| *until),
+            caller: found.map(|(caller, _)| caller),
+        };
+        *self.sso.lock().unwrap() = Some(state.clone());
+        state.caller
+    }
+
     async fn caller(&self) -> Caller {
+        if let Some(caller) = self.sso_caller().await {
+            return caller;
+        }
         self.caller
             .get_or_init(|| async {
-                let roles = self.roles().to_vec();
+                let roles = self.roles();
                 if let Some(user) = &self.kernel.config.identity.user {
                     return Caller {
                         user: user.clone(),
@@ -407,6 +446,7 @@ impl<U: Upstream> ServerHandler for GovernedServer<U> {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        self.sso_caller().await;
         Ok(ListToolsResult::with_all_items(self.visible_tools()))
     }
 
