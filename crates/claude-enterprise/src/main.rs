@@ -1,9 +1,12 @@
 //! `claude-enterprise`: the CLI a user and a platform team run beside the servers.
 //!
-//! `doctor` is the first command a new user runs; `audit` reads and verifies the local journal;
-//! `policy explain` shows what each role sees; `config schema` prints the config's JSON Schema.
+//! `doctor` is the first command a new user runs; `login`, `logout` and `status` manage the
+//! SSO session and per-tool credentials in the OS keychain; `audit` reads and verifies the
+//! local journal; `policy explain` shows what each role sees; `config schema` prints the
+//! config's JSON Schema.
 
 mod doctor;
+mod login;
 mod servers;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -27,6 +30,34 @@ struct Cli {
 enum Command {
     /// Check every installed server: MCP handshake, tools, credentials, config, journal.
     Doctor,
+    /// Log in: SSO with the enterprise IdP (default), or store a tool's token in the keychain.
+    Login {
+        /// What to log in to.
+        #[arg(value_enum, default_value = "sso")]
+        tool: login::LoginTool,
+        /// SSO: use the device authorization grant (a code to enter on another device).
+        #[arg(long)]
+        device: bool,
+        /// SSO: print the login URL without opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// GitHub, Atlassian: read the token from stdin.
+        #[arg(long)]
+        with_token: bool,
+        /// Atlassian Cloud: the account e-mail that goes with an API token.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Log out: revoke the SSO tokens at the IdP and delete keychain entries.
+    Logout {
+        /// `sso` (default), `github` or `atlassian` (`jira`, `confluence`).
+        tool: Option<String>,
+        /// Every tool.
+        #[arg(long, conflicts_with = "tool")]
+        all: bool,
+    },
+    /// Who you are, your roles, and each credential's presence and expiry (never the secret).
+    Status,
     /// Read or verify the local audit journal.
     Audit {
         #[command(subcommand)]
@@ -109,6 +140,21 @@ fn journal_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Doctor => doctor::run(),
+        Command::Login {
+            tool,
+            device,
+            no_browser,
+            with_token,
+            email,
+        } => login::login(login::LoginArgs {
+            tool,
+            device,
+            no_browser,
+            with_token,
+            email,
+        }),
+        Command::Logout { tool, all } => login::logout(tool, all),
+        Command::Status => login::status(),
         Command::Audit {
             command: AuditCommand::Tail { lines, json, dir },
         } => {

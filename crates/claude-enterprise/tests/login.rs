@@ -1,0 +1,472 @@
+//! `login`, `status` and `logout` as a user runs them: SSO against a real OpenID provider
+//! (`oidc-provider` on loopback; the test plays the browser), tokens in real keychains (the
+//! kernel keyutils store in a fresh session keyring; the Secret Service of gnome-keyring under
+//! `dbus-run-session`), and the refusal when no keychain exists.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use auth::{
+    config::{KeychainBackend, KeychainConfig},
+    keychain::{Keychain, Tool},
+    sso::Session,
+};
+use testkit::{BrowserEnd, OidcBrowser, oidc_provider};
+
+const CLI: &str = env!("CARGO_BIN_EXE_claude-enterprise");
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    service: String,
+}
+
+impl Sandbox {
+    /// A config with SSO at the test IdP and a keychain service of its own.
+    fn new(backend: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let service = format!("ce-cli-test-{}", testkit::uuid());
+        let peer = oidc_provider();
+        let config = format!(
+            r#"
+[sso]
+issuer = "{}"
+ca_file = "{}"
+scopes = ["openid", "email", "groups", "offline_access"]
+login_timeout_secs = 60
+[sso.role_map]
+engineering = ["delivery"]
+mcp-admins = ["platform"]
+[keychain]
+backend = "{backend}"
+service = "{service}"
+"#,
+            peer.issuer,
+            peer.ca_file.display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Self { dir, service }
+    }
+
+    fn keychain(&self) -> Keychain {
+        Keychain::open(&KeychainConfig {
+            backend: KeychainBackend::Keyutils,
+            service: self.service.clone(),
+        })
+        .unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(CLI);
+        command
+            .args(args)
+            .env(
+                "CLAUDE_ENTERPRISE_CONFIG",
+                self.dir.path().join("config.toml"),
+            )
+            .env("HOME", self.dir.path().join("home"))
+            .env("XDG_STATE_HOME", self.dir.path().join("home/state"))
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("ATLASSIAN_PAT")
+            .env_remove("ATLASSIAN_OAUTH_TOKEN")
+            .env_remove("ATLASSIAN_API_TOKEN")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        command
+    }
+
+    /// Runs the CLI with `stdin`; (exit code, stdout + stderr).
+    fn run(&self, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> (i32, String) {
+        let mut child = self
+            .command(args)
+            .envs(envs.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    /// Everything written under the sandbox's home (there must be no token in it).
+    fn files(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir.path().join("home"), &mut out);
+        out
+    }
+}
+
+async fn introspect(token: &str) -> serde_json::Value {
+    let peer = oidc_provider();
+    let ca = std::fs::read(&peer.ca_file).unwrap();
+    reqwest::Client::builder()
+        .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
+        .build()
+        .unwrap()
+        .post(format!("{}/token/introspection", peer.issuer))
+        .form(&[("token", token), ("client_id", "claude-enterprise")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `login sso --no-browser` with the test as the browser, logging in as `user`; returns
+/// what the CLI printed on stdout and on stderr.
+async fn sso_login(sandbox: &Sandbox, user: &str) -> (String, String) {
+    let mut login = sandbox
+        .command(&["login", "sso", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The URL is printed; the test is the browser.
+    let mut stderr = BufReader::new(login.stderr.take().unwrap());
+    let mut printed = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL: {printed}"
+        );
+        printed.push_str(&line);
+        if let Some(url) = line.trim().strip_prefix("https://") {
+            break format!("https://{url}");
+        }
+    };
+    let redirect_uri = reqwest::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    let callback = match OidcBrowser::new(user).run(&url, &redirect_uri).await {
+        BrowserEnd::Redirect(to) => to,
+        BrowserEnd::Page(page) => panic!("no redirect: {page}"),
+    };
+    let landed = reqwest::get(&callback).await.unwrap().text().await.unwrap();
+    assert!(landed.contains("Login received"), "{landed}");
+    let out = login.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{printed}");
+    (stdout, printed)
+}
+
+#[tokio::test]
+async fn sso_login_status_logout_with_the_keyutils_store() {
+    testkit::join_fresh_session_keyring();
+    let sandbox = Sandbox::new("keyutils");
+    let (stdout, printed) = sso_login(&sandbox, "alice").await;
+    assert!(
+        stdout.contains("logged in as alice@example.test (roles: [delivery, platform])"),
+        "{stdout}"
+    );
+
+    let session: Session = sandbox.keychain().load(Tool::Sso).unwrap().expect("stored");
+    let tokens = [
+        session.access_token().to_owned(),
+        session.refresh_token().unwrap().to_owned(),
+        session.id_token().to_owned(),
+    ];
+    assert_eq!(introspect(&tokens[1]).await["active"], true);
+
+    let (code, status) = sandbox.run(&["status"], "", &[]);
+    assert_eq!(code, 0, "{status}");
+    for expected in [
+        "keychain: keyutils",
+        "sso: alice@example.test at https://127.0.0.1:",
+        "roles: [delivery, platform]",
+        "groups: [engineering, mcp-admins]",
+        "(refreshed automatically)",
+    ] {
+        assert!(status.contains(expected), "{expected}: {status}");
+    }
+
+    let (code, logout) = sandbox.run(&["logout", "sso"], "", &[]);
+    assert_eq!(code, 0, "{logout}");
+    assert!(
+        logout.contains("tokens revoked at the identity provider"),
+        "{logout}"
+    );
+    assert!(
+        logout.contains("sso: logged out (keychain entry deleted)"),
+        "{logout}"
+    );
+    assert_eq!(introspect(&tokens[1]).await["active"], false);
+    assert_eq!(introspect(&tokens[0]).await["active"], false);
+    assert!(
+        sandbox
+            .keychain()
+            .load::<Session>(Tool::Sso)
+            .unwrap()
+            .is_none()
+    );
+    let (_, after) = sandbox.run(&["status"], "", &[]);
+    assert!(after.contains("sso: not logged in"), "{after}");
+
+    for text in [&stdout, &printed, &status, &logout, &after] {
+        for token in &tokens {
+            assert!(
+                !text.contains(token.as_str()),
+                "a token was printed: {text}"
+            );
+        }
+    }
+    assert!(
+        sandbox.files().is_empty(),
+        "files written: {:?}",
+        sandbox.files()
+    );
+}
+
+#[test]
+fn tool_tokens_round_trip_through_keyutils_and_the_environment_wins() {
+    testkit::join_fresh_session_keyring();
+    let sandbox = Sandbox::new("keyutils");
+    // (login args, stdin, env, what status says)
+    type Case<'a> = (&'a [&'a str], &'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &[],
+            "",
+            &[],
+            "github: none: run `claude-enterprise login github`",
+        ),
+        (
+            &["login", "github", "--with-token"],
+            "ghp_keychain_token\n",
+            &[],
+            "github: present, from the keychain",
+        ),
+        (
+            &[],
+            "",
+            &[("GITHUB_TOKEN", "ghp_env_token")],
+            "github: present, from the environment (GITHUB_TOKEN)",
+        ),
+        (
+            &[
+                "login",
+                "atlassian",
+                "--with-token",
+                "--email",
+                "a@corp.example",
+            ],
+            "atl_api_token",
+            &[],
+            "atlassian: present, from the keychain",
+        ),
+        (
+            &[],
+            "",
+            &[("ATLASSIAN_PAT", "dc_pat")],
+            "atlassian: present, from the environment (ATLASSIAN_PAT)",
+        ),
+        (&["logout", "--all"], "", &[], "github: none"),
+    ];
+    for (args, stdin, envs, expected) in cases {
+        if !args.is_empty() {
+            let (code, out) = sandbox.run(args, stdin, &[]);
+            assert_eq!(code, 0, "{args:?}: {out}");
+        }
+        let (code, status) = sandbox.run(&["status"], "", envs);
+        assert_eq!(code, 0, "{status}");
+        assert!(
+            status.contains(expected),
+            "{args:?} {envs:?}: {expected}: {status}"
+        );
+        for secret in [
+            "ghp_keychain_token",
+            "ghp_env_token",
+            "atl_api_token",
+            "dc_pat",
+        ] {
+            assert!(
+                !status.contains(secret),
+                "status printed a secret: {status}"
+            );
+        }
+    }
+    let entry: Option<serde_json::Value> = sandbox.keychain().load(Tool::Atlassian).unwrap();
+    assert!(entry.is_none(), "logout --all deleted the Atlassian entry");
+}
+
+#[test]
+fn tool_tokens_round_trip_through_the_secret_service() {
+    let dbus = testkit::system_tool("dbus-run-session", "dbus");
+    testkit::system_tool("gnome-keyring-daemon", "gnome-keyring");
+    let sandbox = Sandbox::new("secret-service");
+    let home = sandbox.dir.path().join("home");
+    let script = format!(
+        "printf test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+         && printf ghp_ss_token | {CLI} login github --with-token && {CLI} status \
+         && {CLI} logout github && {CLI} status"
+    );
+    let out = Command::new(dbus)
+        .args(["--", "sh", "-c", &script])
+        .env(
+            "CLAUDE_ENTERPRISE_CONFIG",
+            sandbox.dir.path().join("config.toml"),
+        )
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_RUNTIME_DIR", &home)
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = [
+        "GitHub token for github.com kept in the secret-service keychain",
+        "keychain: secret-service",
+        "github: present, from the keychain",
+        "github: logged out (keychain entry deleted)",
+        "github: none: run `claude-enterprise login github`",
+    ];
+    let mut rest: &str = &stdout;
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("{line:?} missing (in order) from:\n{stdout}"));
+        rest = &rest[at + line.len()..];
+    }
+    assert!(!stdout.contains("ghp_ss_token"));
+}
+
+#[test]
+fn without_a_keychain_login_is_refused_and_nothing_is_written() {
+    let sandbox = Sandbox::new("secret-service");
+    let cases: &[(&[&str], &str)] = &[
+        (&["login", "github", "--with-token"], "ghp_nowhere"),
+        (&["login", "sso", "--no-browser"], ""),
+    ];
+    for (args, stdin) in cases {
+        let (code, out) = sandbox.run(args, stdin, &[]);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        for expected in [
+            "no OS keychain is available",
+            "never written to a file",
+            "GITHUB_TOKEN",
+            "ATLASSIAN_PAT",
+        ] {
+            assert!(out.contains(expected), "{args:?}: {expected}: {out}");
+        }
+        assert!(!out.contains("ghp_nowhere"), "{out}");
+        assert!(
+            !out.contains("https://127.0.0.1"),
+            "no login started: {out}"
+        );
+    }
+    assert!(
+        sandbox.files().is_empty(),
+        "files written: {:?}",
+        sandbox.files()
+    );
+}
+
+#[tokio::test]
+async fn github_mcp_uses_the_keychain_token_and_audits_the_sso_user() {
+    testkit::join_fresh_session_keyring();
+    let sandbox = Sandbox::new("keyutils");
+    sso_login(&sandbox, "grace").await;
+    let (code, out) = sandbox.run(
+        &["login", "github", "--with-token"],
+        "ghp_from_keychain",
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let proxy = testkit::RecordingProxy::start(testkit::github_prism());
+    let config = sandbox.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("[github]\napi_url = \"{}\"\n", proxy.url()));
+    std::fs::write(&config, text).unwrap();
+    let state = sandbox.dir.path().join("home/state");
+    let home = sandbox.dir.path().join("home");
+    let mut server = testkit::McpStdio::spawn(
+        &testkit::workspace_bin("github-mcp"),
+        &[],
+        &[
+            ("CLAUDE_ENTERPRISE_CONFIG", config.to_str().unwrap()),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+            ("HOME", home.to_str().unwrap()),
+            ("CLAUDE_ENTERPRISE_LOG", "debug"),
+        ],
+    );
+    server.initialize();
+    let result = server.call(
+        "github_search_repositories",
+        serde_json::json!({"query": "tetris"}),
+    );
+    assert_ne!(result["isError"], true, "{result}");
+    let searches = proxy.requests_to("GET", "/search/repositories");
+    assert!(
+        !searches.is_empty() && searches.iter().all(|r| r.had_authorization),
+        "the keychain token was sent"
+    );
+    let stderr = server.stderr();
+    drop(server);
+    let journal = std::fs::read_dir(state.join("claude-enterprise/audit"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .flat_map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>();
+    assert!(!journal.is_empty(), "the call was audited");
+    for event in &journal {
+        assert_eq!(event["user"], "grace@example.test", "{event}");
+        assert_eq!(
+            event["roles"],
+            serde_json::json!(["delivery", "platform"]),
+            "{event}"
+        );
+    }
+    let session: Session = sandbox.keychain().load(Tool::Sso).unwrap().unwrap();
+    for text in [stderr, serde_json::to_string(&journal).unwrap()] {
+        for secret in [
+            "ghp_from_keychain",
+            session.access_token(),
+            session.refresh_token().unwrap(),
+        ] {
+            assert!(!text.contains(secret), "a token in the log or journal");
+        }
+    }
+}
