@@ -31,6 +31,24 @@ pub const SERVERS: &[ServerEntry] = &[
         ],
         login: "aws sso login",
     },
+    ServerEntry {
+        binary: "jira-mcp",
+        credential_env: &[
+            "ATLASSIAN_API_TOKEN",
+            "ATLASSIAN_PAT",
+            "ATLASSIAN_OAUTH_TOKEN",
+        ],
+        login: "claude-enterprise login atlassian",
+    },
+    ServerEntry {
+        binary: "confluence-mcp",
+        credential_env: &[
+            "ATLASSIAN_API_TOKEN",
+            "ATLASSIAN_PAT",
+            "ATLASSIAN_OAUTH_TOKEN",
+        ],
+        login: "claude-enterprise login atlassian",
+    },
 ];
 
 /// One row of a server's tool table.

@@ -40,6 +40,16 @@ fn doctor_handshakes_every_server_and_reports_missing_credentials() {
         run.stdout
     );
     assert!(
+        run.stdout.contains("jira-mcp") && run.stdout.contains("8 tools listed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("confluence-mcp") && run.stdout.contains("6 tools listed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
         run.stdout.contains("no credentials (GITHUB_TOKEN unset)"),
         "{}",
         run.stdout

@@ -42,6 +42,10 @@ pub struct Config {
     pub github: GithubConfig,
     /// The AWS server (read-only).
     pub aws: AwsConfig,
+    /// The Jira server.
+    pub jira: JiraConfig,
+    /// The Confluence server.
+    pub confluence: ConfluenceConfig,
 }
 
 /// Identity settings.
@@ -232,6 +236,103 @@ impl Default for AwsConfig {
     }
 }
 
+/// Which Atlassian product line a site runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Deployment {
+    /// Atlassian Cloud (`https://SITE.atlassian.net`): REST v3 / v2, ADF, API token + e-mail.
+    #[default]
+    Cloud,
+    /// Jira / Confluence Data Center or Server: REST v2 / v1, wiki markup, personal access token.
+    Datacenter,
+}
+
+/// The Jira server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct JiraConfig {
+    /// Site base URL: `https://SITE.atlassian.net` (Cloud) or `https://jira.corp.example`
+    /// (Data Center). `JIRA_URL` in the environment overrides it. Unset: calls answer with
+    /// how to set it.
+    pub url: Option<String>,
+    /// `cloud` (default) or `datacenter`. `JIRA_DEPLOYMENT` overrides it.
+    pub deployment: Deployment,
+    /// Project keys the user may reach. Empty: every project the credentials see. AND-ed into
+    /// every JQL query and checked on every call that names an issue or project.
+    pub projects: Vec<String>,
+    /// Financial fields, by id (`customfield_10050`) or name (`Budget`): masked in results,
+    /// refused in writes and in JQL for roles outside `financial_roles`.
+    pub financial_fields: Vec<String>,
+    /// Roles that may see and set the financial fields.
+    pub financial_roles: Vec<String>,
+    /// Most issues one search returns.
+    pub max_results: u32,
+    /// Timeout of one upstream request, in seconds.
+    pub timeout_secs: u64,
+    /// Retries of a 5xx or transport failure on reads, with exponential backoff.
+    pub max_retries: u32,
+    /// Longest `Retry-After` of a 429 that is waited out; longer ones are reported.
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for JiraConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            deployment: Deployment::Cloud,
+            projects: Vec::new(),
+            financial_fields: Vec::new(),
+            financial_roles: vec!["portfolio".to_owned()],
+            max_results: 50,
+            timeout_secs: 30,
+            max_retries: 3,
+            max_retry_after_secs: 10,
+        }
+    }
+}
+
+/// The Confluence server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfluenceConfig {
+    /// Site base URL including the context path: `https://SITE.atlassian.net/wiki` (Cloud) or
+    /// `https://confluence.corp.example` (Data Center). `CONFLUENCE_URL` overrides it.
+    pub url: Option<String>,
+    /// `cloud` (default) or `datacenter`. `CONFLUENCE_DEPLOYMENT` overrides it.
+    pub deployment: Deployment,
+    /// Sensitive spaces: space key -> the roles that may see it. Other roles never see these
+    /// spaces (excluded from CQL, filtered from results, refused by id).
+    pub sensitive_spaces: BTreeMap<String, Vec<String>>,
+    /// Pages carrying one of these labels refuse updates.
+    pub locked_labels: Vec<String>,
+    /// Pages in one of these content states refuse updates.
+    pub locked_states: Vec<String>,
+    /// Most results one search returns.
+    pub max_results: u32,
+    /// Timeout of one upstream request, in seconds.
+    pub timeout_secs: u64,
+    /// Retries of a 5xx or transport failure on reads, with exponential backoff.
+    pub max_retries: u32,
+    /// Longest `Retry-After` of a 429 that is waited out; longer ones are reported.
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for ConfluenceConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            deployment: Deployment::Cloud,
+            sensitive_spaces: BTreeMap::new(),
+            locked_labels: vec!["approved".to_owned(), "locked".to_owned()],
+            locked_states: vec!["Approved".to_owned(), "Verified".to_owned()],
+            max_results: 25,
+            timeout_secs: 30,
+            max_retries: 3,
+            max_retry_after_secs: 10,
+        }
+    }
+}
+
 /// Where the config in force came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -350,12 +451,53 @@ impl Config {
             }
             self.github.api_url = url;
         }
+        for (name, target) in [
+            ("JIRA_URL", &mut self.jira.url),
+            ("CONFLUENCE_URL", &mut self.confluence.url),
+        ] {
+            if let Some(url) = env_value(name)? {
+                *target = Some(url);
+            }
+        }
+        for (name, target) in [
+            ("JIRA_DEPLOYMENT", &mut self.jira.deployment),
+            ("CONFLUENCE_DEPLOYMENT", &mut self.confluence.deployment),
+        ] {
+            match std::env::var(name).as_deref() {
+                Err(_) | Ok("") => {}
+                Ok("cloud") => *target = Deployment::Cloud,
+                Ok("datacenter") => *target = Deployment::Datacenter,
+                Ok(other) => {
+                    return Err(ConfigError::Env {
+                        name,
+                        message: format!("`{other}` is neither `cloud` nor `datacenter`"),
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
     /// The JSON Schema of the config file, generated from these types.
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Config)).expect("a schema serializes")
+    }
+}
+
+/// An http(s) URL from the environment variable `name`, if set.
+fn env_value(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(url) if !url.is_empty() => {
+            if url.starts_with("https://") || url.starts_with("http://") {
+                Ok(Some(url))
+            } else {
+                Err(ConfigError::Env {
+                    name,
+                    message: format!("`{url}` is not an http(s) URL"),
+                })
+            }
+        }
+        _ => Ok(None),
     }
 }
 

@@ -80,6 +80,55 @@ pub fn github_prism() -> &'static str {
     })
 }
 
+/// One of Atlassian's OpenAPI descriptions in `../shared/specs` (or `CE_ATLASSIAN_SPECS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtlassianSpec {
+    /// Jira Cloud platform REST API v3 (`/rest/api/3/...`).
+    JiraPlatform,
+    /// Jira Software Cloud agile API (`/rest/agile/1.0/...`).
+    JiraAgile,
+    /// Confluence Cloud REST API v1 (`/wiki/rest/api/...`).
+    ConfluenceV1,
+    /// Confluence Cloud REST API v2 (served under `/wiki/api/v2`).
+    ConfluenceV2,
+}
+
+impl AtlassianSpec {
+    /// The file `cargo xtask peers` prepares it into (xtask/src/specs.rs).
+    fn prepared(self) -> &'static str {
+        match self {
+            AtlassianSpec::JiraPlatform => "atlassian-specs/jira-platform.json",
+            AtlassianSpec::JiraAgile => "atlassian-specs/jira-agile.json",
+            AtlassianSpec::ConfluenceV1 => "atlassian-specs/confluence-v1.json",
+            AtlassianSpec::ConfluenceV2 => "atlassian-specs/confluence-v2.json",
+        }
+    }
+}
+
+/// Prism's mock server on one of Atlassian's specs (prepared for Prism by `cargo xtask peers`
+/// from `CE_ATLASSIAN_SPECS`, `../shared/specs` or Atlassian's official URLs), started once
+/// per test binary. Prism validates every request against the spec.
+pub fn atlassian_prism(spec: AtlassianSpec) -> String {
+    static URLS: Mutex<Vec<(AtlassianSpec, String)>> = Mutex::new(Vec::new());
+    let mut urls = URLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, url)) = urls.iter().find(|(s, _)| *s == spec) {
+        return url.clone();
+    }
+    let prism = peer_file("node_modules/@stoplight/prism-cli/dist/index.js");
+    let prepared = peer_file(spec.prepared());
+    let port = free_port();
+    let mut command = Command::new("node");
+    command
+        .arg(prism)
+        .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .arg(&prepared);
+    spawn_peer("prism-atlassian", command);
+    let url = format!("http://127.0.0.1:{port}");
+    wait_http(&url, Duration::from_secs(120));
+    urls.push((spec, url.clone()));
+    url
+}
+
 /// A long-lived peer process: spawned from a thread that never ends, so that
 /// `PR_SET_PDEATHSIG` (which follows the spawning thread) kills it only with the test process.
 fn spawn_peer(name: &str, mut command: Command) {
@@ -230,11 +279,22 @@ pub struct RecordingProxy {
 impl RecordingProxy {
     /// Starts a proxy forwarding to `upstream`.
     pub fn start(upstream: &str) -> Self {
+        Self::start_routed(&[("", upstream)])
+    }
+
+    /// Starts a proxy forwarding each request to the upstream of the first route whose path
+    /// prefix it starts with (`("/rest/agile/", agile), ("", platform)`).
+    pub fn start_routed(routes: &[(&str, &str)]) -> Self {
+        let routes: Arc<Vec<(String, String)>> = Arc::new(
+            routes
+                .iter()
+                .map(|(prefix, url)| (prefix.to_string(), url.to_string()))
+                .collect(),
+        );
         let state = Arc::new(Mutex::new(ProxyState::default()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = upstream.to_owned();
         let shared = state.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -242,12 +302,18 @@ impl RecordingProxy {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let client = reqwest::Client::new();
+                install_crypto_provider();
+                // A fresh connection per request: a pooled one can be reset by Prism's
+                // five-second keep-alive just as it is reused.
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .unwrap();
                 let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
                     let state = shared.clone();
                     let client = client.clone();
-                    let upstream = upstream.clone();
-                    async move { forward(state, client, upstream, request).await }
+                    let routes = routes.clone();
+                    async move { forward(state, client, &routes, request).await }
                 });
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 axum::serve(listener, app).await.unwrap();
@@ -338,7 +404,7 @@ impl RecordingProxy {
 async fn forward(
     state: Arc<Mutex<ProxyState>>,
     client: reqwest::Client,
-    upstream: String,
+    routes: &[(String, String)],
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let method = request.method().clone();
@@ -384,6 +450,11 @@ async fn forward(
                 .unwrap();
         }
     }
+    let upstream = routes
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, url)| url.as_str())
+        .expect("a route for every path (end with the \"\" prefix)");
     let mut outgoing = client
         .request(method, format!("{upstream}{path}"))
         .body(body.to_vec());
@@ -409,6 +480,12 @@ async fn forward(
     response.body(axum::body::Body::from(bytes)).unwrap()
 }
 
+/// Chooses rustls' crypto provider for this process: with the workspace's features unified,
+/// reqwest may be built without a default one (the servers choose ring the same way).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A server process driven with raw JSON-RPC lines over stdio.
 pub struct McpStdio {
     child: Child,
@@ -427,6 +504,9 @@ impl McpStdio {
             .args(args)
             .env_remove("GITHUB_TOKEN")
             .env_remove("CLAUDE_ENTERPRISE_CONFIG")
+            .env_remove("ATLASSIAN_API_TOKEN")
+            .env_remove("ATLASSIAN_PAT")
+            .env_remove("ATLASSIAN_OAUTH_TOKEN")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap());
@@ -771,6 +851,7 @@ impl OidcBrowser {
     /// A browser that logs in as `login` (the account id; e-mail `<login>@example.test`).
     pub fn new(login: &str) -> Self {
         let ca = std::fs::read(&oidc_provider().ca_file).unwrap();
+        install_crypto_provider();
         let client = reqwest::Client::builder()
             .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
             .cookie_store(true)

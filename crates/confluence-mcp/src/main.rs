@@ -1,0 +1,65 @@
+//! `confluence-mcp`: the governed Confluence MCP server. Speaks MCP over stdio (what Claude
+//! Code spawns), or streamable HTTP with `--http ADDR`.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use atlassian::LOGIN_HINT;
+use clap::Parser;
+use confluence_mcp::ConfluenceServer;
+use governance::{
+    config::Config,
+    server::{GovernedServer, Kernel, serve},
+};
+
+/// Governed Confluence MCP server (Cloud and Data Center). Site: confluence.url in the config, or
+/// CONFLUENCE_URL (Cloud: https://SITE.atlassian.net/wiki). Credentials: ATLASSIAN_EMAIL with
+/// ATLASSIAN_API_TOKEN, ATLASSIAN_PAT, or ATLASSIAN_OAUTH_TOKEN; else the keychain entry of
+/// `claude-enterprise login atlassian`.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// Print the tool table as JSON and exit.
+    #[arg(long)]
+    tools: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.tools {
+        let catalog = governance::server::tool_catalog(&confluence_mcp::tools::specs());
+        println!("{catalog}");
+        return Ok(());
+    }
+    // One stdio client needs one thread; an HTTP listener serves many sessions at once.
+    let runtime = match args.http {
+        Some(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    governance::server::init_logging();
+    let loaded = Config::load()?;
+    let credential = atlassian::find_credential(&loaded.config.keychain);
+    if credential.is_none() {
+        tracing::warn!(
+            "no Atlassian credentials: tools are listed, calls answer with how to log in ({LOGIN_HINT})"
+        );
+    }
+    let session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
+    let upstream = ConfluenceServer::new(loaded.config.confluence.clone(), credential, session)
+        .context("confluence-mcp cannot start")?;
+    let kernel = Arc::new(Kernel::new(loaded, "confluence-mcp")?);
+    let server = GovernedServer::new(kernel, upstream);
+    serve(server, args.http).await?;
+    Ok(())
+}

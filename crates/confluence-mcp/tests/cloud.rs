@@ -1,0 +1,1013 @@
+//! confluence-mcp end to end on Confluence Cloud: the real binary over stdio, against Prism's
+//! mocks of Atlassian's Confluence Cloud REST v2 and v1 descriptions (`../shared/specs`),
+//! through a proxy that records what Confluence would have received. Prism validates every
+//! request that reaches it; a request it flags fails the test. Where Prism's generated
+//! examples cannot play a real page (a version number, a locked label, an edit restriction, a
+//! content state, which the 2022 v1 description lacks), the proxy answers with bodies shaped
+//! as the descriptions' schemas.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+const PAGE: &str = "65538";
+const ENG_ID: &str = "98306";
+
+/// A tool, its arguments, the answers it needs injected, and keys its result must have.
+type ToolCase = (
+    &'static str,
+    Value,
+    Box<dyn Fn(&RecordingProxy)>,
+    &'static [&'static str],
+);
+/// An edit restriction, labels, a content state, my groups, and the refusal expected.
+type LockCase = (
+    Value,
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static [&'static str],
+    Option<&'static str>,
+);
+
+fn plain() -> Value {
+    restriction(&[], &[])
+}
+
+fn sent_json(request: &Recorded) -> Value {
+    serde_json::from_str(&request.body).unwrap()
+}
+
+/// Every tool, called once with valid arguments, against the real API descriptions.
+#[test]
+fn every_tool_speaks_confluences_api() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    let tools = server.request("tools/list", json!({}));
+    let listed = tools["result"]["tools"].as_array().unwrap();
+    let names: Vec<&str> = listed.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "confluence_search",
+            "confluence_get_page",
+            "confluence_create_page",
+            "confluence_update_page",
+            "confluence_get_space",
+            "confluence_add_comment"
+        ]
+    );
+    for tool in listed {
+        let name = tool["name"].as_str().unwrap();
+        let write = [
+            "confluence_create_page",
+            "confluence_update_page",
+            "confluence_add_comment",
+        ]
+        .contains(&name);
+        assert_eq!(tool["annotations"]["readOnlyHint"], json!(!write), "{name}");
+        assert_eq!(tool["inputSchema"]["type"], "object");
+        assert!(!name.contains("delete") && !name.contains("move"), "{name}");
+    }
+
+    let spaces = v2_spaces(&[(ENG_ID, "ENG")]);
+    let storage = "<h1>Runbook</h1><p>Restart with <code>systemctl restart pay</code>.</p>";
+    // (tool, arguments, answers to inject first, keys the result must have)
+    let cases: Vec<ToolCase> = vec![
+        (
+            "confluence_search",
+            json!({"cql": "type = page AND text ~ \"deploy\"", "limit": 5}),
+            Box::new(|_| {}),
+            &["results", "total_size"],
+        ),
+        (
+            "confluence_get_page",
+            json!({"page_id": PAGE}),
+            Box::new(move |p| {
+                serve_cloud_page(
+                    p,
+                    PAGE,
+                    &v2_page(PAGE, ENG_ID, 7, storage, &["sre"]),
+                    &plain(),
+                    Some("In progress"),
+                )
+            }),
+            &[
+                "body",
+                "version",
+                "labels",
+                "edit_restrictions",
+                "content_state",
+            ],
+        ),
+        (
+            "confluence_get_page",
+            json!({"space_key": "ENG", "title": "Payments runbook", "format": "storage"}),
+            Box::new(|p| {
+                p.inject(
+                    "/wiki/api/v2/spaces?",
+                    200,
+                    &[],
+                    &v2_spaces(&[(ENG_ID, "ENG")]),
+                    1,
+                );
+                p.inject("/wiki/api/v2/pages?", 200, &[], &json!({"results": [{"id": PAGE, "title": "Payments runbook", "spaceId": ENG_ID}], "_links": {}}).to_string(), 1);
+                serve_cloud_page(
+                    p,
+                    PAGE,
+                    &v2_page(PAGE, ENG_ID, 7, "<p>raw</p>", &[]),
+                    &restriction(&[], &[]),
+                    None,
+                );
+            }),
+            &["body", "version"],
+        ),
+        (
+            "confluence_create_page",
+            json!({"space_key": "ENG", "title": "Deploy notes", "body": "# Deploy\n\n- [ ] tag", "parent_id": PAGE, "labels": ["deploy", "sre"]}),
+            Box::new(move |p| p.inject("/wiki/api/v2/spaces?", 200, &[], &spaces, 1)),
+            &["id", "version", "labels"],
+        ),
+        (
+            "confluence_update_page",
+            json!({"page_id": PAGE, "version": 7, "body": "# Runbook\n\nRestart with `systemctl restart pay`."}),
+            Box::new(move |p| {
+                serve_cloud_page(
+                    p,
+                    PAGE,
+                    &v2_page(PAGE, ENG_ID, 7, storage, &["sre"]),
+                    &plain(),
+                    None,
+                )
+            }),
+            &["version", "version_message"],
+        ),
+        (
+            "confluence_get_space",
+            json!({"space_key": "ENG"}),
+            Box::new(|_| {}),
+            &["key", "name", "homepage_id"],
+        ),
+        (
+            "confluence_add_comment",
+            json!({"page_id": PAGE, "body": "Checked on **staging**."}),
+            Box::new(|_| {}),
+            &["id", "page_id"],
+        ),
+    ];
+    let v2_writes = [
+        "confluence_create_page",
+        "confluence_update_page",
+        "confluence_add_comment",
+    ];
+    // First as Prism answers: it validates every request, and answers v2 writes with 400 for
+    // its description's ambiguous body `oneOf`.
+    for (tool, args, setup, keys) in &cases {
+        proxy.clear_injections();
+        setup(&proxy);
+        let result = server.call(tool, args.clone());
+        if v2_writes.contains(tool) {
+            assert!(
+                result_text(&result).contains("HTTP 400"),
+                "{tool}: {}",
+                result_text(&result)
+            );
+            continue;
+        }
+        assert!(!is_error(&result), "{tool}: {}", result_text(&result));
+        let structured = &result["structuredContent"];
+        for key in *keys {
+            assert!(
+                structured.get(*key).is_some(),
+                "{tool}: no `{key}` in {structured}"
+            );
+        }
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+    let validated = proxy.requests();
+    // Then the v2 writes with the answers Confluence gives, through to their results (the
+    // label request that follows a new page goes to Prism).
+    for (tool, args, setup, keys) in cases.iter().filter(|c| v2_writes.contains(&c.0)) {
+        proxy.clear_injections();
+        setup(&proxy);
+        accept(
+            &proxy,
+            "/wiki/api/v2/pages",
+            &v2_page("70001", ENG_ID, 1, "", &[]),
+        );
+        accept(&proxy, "/wiki/api/v2/footer-comments", &v2_comment(PAGE));
+        let result = server.call(tool, args.clone());
+        assert!(!is_error(&result), "{tool}: {}", result_text(&result));
+        let structured = &result["structuredContent"];
+        for key in *keys {
+            assert!(
+                structured.get(*key).is_some(),
+                "{tool}: no `{key}` in {structured}"
+            );
+        }
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+    let sent = proxy.requests();
+    assert!(
+        sent.iter().all(|r| r.had_authorization),
+        "every request carries credentials"
+    );
+
+    // What reached Confluence, by operation.
+    let search = &proxy.requests_to("GET", "/wiki/rest/api/search")[0];
+    assert!(
+        search.path.contains("limit=5") && search.path.contains("excerpt=indexed"),
+        "{}",
+        search.path
+    );
+    let phase1 = |method: &str, prefix: &str| -> Vec<Recorded> {
+        validated
+            .iter()
+            .filter(|r| r.method == method && r.path.starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+    let create = sent_json(&phase1("POST", "/wiki/api/v2/pages")[0]);
+    assert_eq!(create["spaceId"], ENG_ID);
+    assert_eq!(create["parentId"], PAGE);
+    assert_eq!(create["body"]["representation"], "storage");
+    assert!(
+        create["body"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("<ac:task-list>"),
+        "{create}"
+    );
+    let labels = proxy.requests_to("POST", "/wiki/rest/api/content/");
+    assert_eq!(
+        sent_json(&labels[0]),
+        json!([{"prefix": "global", "name": "deploy"}, {"prefix": "global", "name": "sre"}])
+    );
+    let update = sent_json(&phase1("PUT", &format!("/wiki/api/v2/pages/{PAGE}"))[0]);
+    assert_eq!(update["version"]["number"], 8, "current + 1");
+    assert_eq!(
+        update["version"]["message"],
+        format!("Updated via Claude Code by {EMAIL} (session {SESSION})")
+    );
+    assert_eq!(update["title"], "Payments runbook", "the title is kept");
+    assert_eq!(
+        update["body"]["value"],
+        "<h1>Runbook</h1><p>Restart with <code>systemctl restart pay</code>.</p>"
+    );
+    let comment = sent_json(&phase1("POST", "/wiki/api/v2/footer-comments")[0]);
+    assert_eq!(comment["pageId"], PAGE);
+    assert_eq!(
+        comment["body"]["value"],
+        "<p>Checked on <strong>staging</strong>.</p>"
+    );
+
+    // The audit trail: intent + outcome per write, with resource keys.
+    let journal = sandbox.journal();
+    let writes: Vec<&Value> = journal.iter().filter(|e| e["access"] == "write").collect();
+    assert_eq!(writes.len(), 12, "three writes, twice, intent and outcome");
+    let update_outcome = writes
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "update_page" && e["phase"] == "outcome")
+        .unwrap();
+    assert_eq!(update_outcome["page_id"], PAGE);
+    assert_eq!(update_outcome["version"], 8);
+    assert_eq!(
+        update_outcome["decision"]["rule"],
+        "confluence.page_guardrails"
+    );
+    drop(server);
+    assert!(!(sandbox.all_text()).contains(API_TOKEN));
+}
+
+/// The page as read: Markdown by default, what Markdown cannot carry named, storage on request.
+#[test]
+fn pages_read_as_markdown_name_what_markdown_cannot_carry() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    let storage = r#"<ac:structured-macro ac:name="toc" ac:schema-version="1" /><p>Owner: <ac:link><ri:user ri:account-id="5b10ac8d" /></ac:link></p>"#;
+    for (format, expected_body) in [
+        (
+            "markdown",
+            "\\[macro: toc\\]\n\nOwner: [@5b10ac8d](mention:5b10ac8d)\n",
+        ),
+        ("storage", storage),
+    ] {
+        serve_cloud_page(
+            &proxy,
+            PAGE,
+            &v2_page(PAGE, ENG_ID, 4, storage, &[]),
+            &plain(),
+            None,
+        );
+        let result = server.call(
+            "confluence_get_page",
+            json!({"page_id": PAGE, "format": format}),
+        );
+        let page = &result["structuredContent"];
+        assert_eq!(page["body"], expected_body, "{format}");
+        assert_eq!(page["version"], 4);
+        if format == "markdown" {
+            assert_eq!(
+                page["not_carried_by_markdown"],
+                json!(["macro `toc`", "user mention"])
+            );
+            assert!(
+                page["note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("format \"storage\"")
+            );
+        } else {
+            assert!(page.get("not_carried_by_markdown").is_none());
+        }
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+/// Locked or approved pages refuse updates, naming the reason; nothing is sent.
+#[test]
+fn locked_or_approved_pages_refuse_updates() {
+    let me = "acc-jane";
+    // (edit restriction, labels, content state, my groups, refusal naming ..., or None)
+    let cases: &[LockCase] = &[
+        (plain(), &["sre"], Some("In progress"), &[], None),
+        (
+            restriction(&[("acc-boss", "Pat Boss")], &[]),
+            &[],
+            None,
+            &["sre"],
+            Some("edit-restricted to Pat Boss"),
+        ),
+        (
+            restriction(&[], &["finance-editors"]),
+            &[],
+            None,
+            &["sre"],
+            Some("group finance-editors"),
+        ),
+        (restriction(&[(me, "Jane Doe")], &[]), &[], None, &[], None),
+        (restriction(&[], &["sre"]), &[], None, &["sre"], None),
+        (
+            plain(),
+            &["howto", "approved"],
+            None,
+            &[],
+            Some("the label `approved`"),
+        ),
+        (plain(), &["LOCKED"], None, &[], Some("the label `LOCKED`")),
+        (
+            plain(),
+            &[],
+            Some("Verified"),
+            &[],
+            Some("content state `Verified`"),
+        ),
+        (
+            plain(),
+            &[],
+            Some("Approved"),
+            &[],
+            Some("content state `Approved`"),
+        ),
+    ];
+    let proxy = confluence_proxy();
+    for (i, (restricted, labels, state, groups, refusal)) in cases.iter().enumerate() {
+        let sandbox = Sandbox::new(&config(&["delivery"], ""));
+        let mut server = sandbox.confluence(&proxy, "cloud");
+        proxy.clear_injections();
+        serve_cloud_page(
+            &proxy,
+            PAGE,
+            &v2_page(PAGE, ENG_ID, 3, "<p>x</p>", labels),
+            restricted,
+            *state,
+        );
+        serve_me(&proxy, me, groups);
+        accept(
+            &proxy,
+            &format!("/wiki/api/v2/pages/{PAGE}"),
+            &v2_page(PAGE, ENG_ID, 4, "", labels),
+        );
+        let before = proxy.requests_to("PUT", "/wiki/api/v2/pages/").len();
+        let result = server.call(
+            "confluence_update_page",
+            json!({"page_id": PAGE, "version": 3, "body": "new text"}),
+        );
+        let puts = proxy.requests_to("PUT", "/wiki/api/v2/pages/").len() - before;
+        match refusal {
+            None => {
+                assert!(!is_error(&result), "case {i}: {}", result_text(&result));
+                assert_eq!(puts, 1, "case {i}");
+            }
+            Some(needle) => {
+                let text = result_text(&result);
+                assert!(
+                    is_error(&result) && text.contains(needle),
+                    "case {i}: {text}"
+                );
+                assert_eq!(puts, 0, "case {i}: nothing sent");
+                assert_eq!(last_outcome(&sandbox)["result"], "denied", "case {i}");
+            }
+        }
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+/// Sensitive spaces per role: excluded from CQL, filtered from results, refused by key and by
+/// id after checking the page's space.
+#[test]
+fn sensitive_spaces_are_invisible_to_other_roles() {
+    let extra =
+        "[confluence]\nsensitive_spaces = { HR = [\"hr\"], LEGAL = [\"legal\", \"security\"] }\n";
+    let hr_page = "111";
+    let hits = json!({"results": [
+        {"content": {"id": "1", "type": "page", "title": "Deploy", "space": {"key": "ENG"}}, "title": "Deploy", "excerpt": "how to @@@hl@@@deploy@@@endhl@@@", "url": "/spaces/ENG/pages/1"},
+        {"content": {"id": "2", "type": "page", "title": "Salaries", "space": {"key": "HR"}}, "title": "Salaries", "excerpt": "", "url": "/spaces/HR/pages/2"},
+        {"content": {"id": "3", "type": "page", "title": "Contracts", "space": {"key": "legal"}}, "title": "Contracts", "excerpt": "", "url": "/spaces/LEGAL/pages/3"},
+        {"entityType": "space", "space": {"key": "HR", "name": "Human resources"}, "title": "Human resources", "excerpt": ""},
+        {"content": {"id": "4", "type": "page", "title": "No space"}, "title": "No space", "excerpt": ""},
+    ], "totalSize": 5, "size": 5}).to_string();
+    let sensitive = v2_spaces(&[("1001", "HR"), ("1002", "LEGAL")]);
+    // (roles, hidden keys in the CQL, search hits kept)
+    let cases: &[(&[&str], &str, &[&str])] = &[
+        (
+            &["delivery"],
+            r#"space NOT IN ("HR","hr","LEGAL","legal")"#,
+            &["Deploy"],
+        ),
+        (
+            &["hr"],
+            r#"space NOT IN ("LEGAL","legal")"#,
+            &["Deploy", "Salaries", "Human resources"],
+        ),
+        (
+            &["security"],
+            r#"space NOT IN ("HR","hr")"#,
+            &["Deploy", "Contracts"],
+        ),
+        (
+            &["hr", "legal"],
+            "",
+            &[
+                "Deploy",
+                "Salaries",
+                "Contracts",
+                "Human resources",
+                "No space",
+            ],
+        ),
+    ];
+    let proxy = confluence_proxy();
+    for (roles, not_in, kept) in cases {
+        let sandbox = Sandbox::new(&config(roles, extra));
+        let mut server = sandbox.confluence(&proxy, "cloud");
+        let sees_hr = roles.contains(&"hr");
+        proxy.clear_injections();
+
+        // Search: the CQL sent, and the hits returned.
+        proxy.inject("/wiki/rest/api/search", 200, &[], &hits, 1);
+        let result = server.call(
+            "confluence_search",
+            json!({"cql": "type = page OR space = HR"}),
+        );
+        assert!(!is_error(&result), "{roles:?}: {}", result_text(&result));
+        let titles: Vec<&str> = result["structuredContent"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles, *kept, "{roles:?}");
+        assert_eq!(
+            result["structuredContent"]["filtered_sensitive"],
+            5 - kept.len()
+        );
+        let sent = proxy
+            .requests_to("GET", "/wiki/rest/api/search")
+            .pop()
+            .unwrap();
+        let expected_cql = if not_in.is_empty() {
+            "type = page OR space = HR".to_owned()
+        } else {
+            format!("(type = page OR space = HR) AND {not_in}")
+        };
+        let query: String = sent
+            .path
+            .split("cql=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_eq!(decode(&query), expected_cql, "{roles:?}");
+
+        // Key-addressed calls: refused before anything is sent.
+        let before = proxy.requests().len();
+        let keyed = [
+            ("confluence_get_space", json!({"space_key": "HR"})),
+            ("confluence_get_space", json!({"space_key": "hr"})),
+            (
+                "confluence_get_page",
+                json!({"space_key": "HR", "title": "Salaries"}),
+            ),
+            (
+                "confluence_create_page",
+                json!({"space_key": "HR", "title": "Bonus plan", "body": "x"}),
+            ),
+        ];
+        for (tool, args) in &keyed {
+            if sees_hr {
+                continue;
+            }
+            let result = server.call(tool, args.clone());
+            let text = result_text(&result);
+            assert!(
+                is_error(&result)
+                    && text.contains("confluence.sensitive_spaces")
+                    && text.contains("space HR is sensitive"),
+                "{roles:?} {tool}: {text}"
+            );
+            assert_eq!(last_outcome(&sandbox)["result"], "denied");
+        }
+        if !sees_hr {
+            assert_eq!(
+                proxy.requests().len(),
+                before,
+                "{roles:?}: nothing sent for key-addressed refusals"
+            );
+        }
+
+        // Id-addressed calls: the page's space is checked first.
+        let hr = v2_page(hr_page, "1001", 2, "<p>salaries</p>", &[]);
+        let id_calls = [
+            ("confluence_get_page", json!({"page_id": hr_page})),
+            (
+                "confluence_add_comment",
+                json!({"page_id": hr_page, "body": "hi"}),
+            ),
+            (
+                "confluence_update_page",
+                json!({"page_id": hr_page, "version": 2, "body": "changed"}),
+            ),
+            (
+                "confluence_create_page",
+                json!({"space_key": "ENG", "title": "Child", "parent_id": hr_page}),
+            ),
+        ];
+        for (tool, args) in &id_calls {
+            proxy.clear_injections();
+            proxy.inject("/wiki/api/v2/spaces?keys=", 200, &[], &sensitive, 1);
+            proxy.inject(&format!("/wiki/api/v2/pages/{hr_page}"), 200, &[], &hr, 2);
+            proxy.inject(
+                &format!("/wiki/rest/api/content/{hr_page}/restriction"),
+                200,
+                &[],
+                &plain().to_string(),
+                1,
+            );
+            proxy.inject(
+                &format!("/wiki/rest/api/content/{hr_page}/state"),
+                200,
+                &[],
+                &content_state(None),
+                1,
+            );
+            proxy.inject(
+                "/wiki/api/v2/spaces?",
+                200,
+                &[],
+                &v2_spaces(&[(ENG_ID, "ENG")]),
+                1,
+            );
+            accept(
+                &proxy,
+                "/wiki/api/v2/pages",
+                &v2_page(hr_page, "1001", 3, "", &[]),
+            );
+            accept(&proxy, "/wiki/api/v2/footer-comments", &v2_comment(hr_page));
+            let writes_before =
+                proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len();
+            let result = server.call(tool, args.clone());
+            let text = result_text(&result);
+            let writes = proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len()
+                - writes_before;
+            if sees_hr {
+                assert!(!is_error(&result), "{roles:?} {tool}: {text}");
+            } else {
+                assert!(
+                    is_error(&result) && text.contains("page 111 is in the sensitive space HR"),
+                    "{roles:?} {tool}: {text}"
+                );
+                assert_eq!(writes, 0, "{roles:?} {tool}: nothing written");
+                let outcome = last_outcome(&sandbox);
+                assert_eq!(outcome["decision"]["rule"], "confluence.sensitive_spaces");
+            }
+        }
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+fn decode(query: &str) -> String {
+    let bytes = query.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() + 1 {
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap(),
+            );
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// CQL escape attempts, for a role that may not see HR: wrapped whole, or refused unsent.
+#[test]
+fn cql_escape_attempts_are_refused_or_neutralised() {
+    let extra = "[confluence]\nsensitive_spaces = { HR = [\"hr\"] }\n";
+    let sandbox = Sandbox::new(&config(&["delivery"], extra));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    let not_in = r#"space NOT IN ("HR","hr")"#;
+    let cases: &[(&str, Option<String>)] = &[
+        (
+            r#"space in ("HR","ENG")"#,
+            Some(format!(r#"(space in ("HR","ENG")) AND {not_in}"#)),
+        ),
+        (
+            "space = ENG OR space = HR",
+            Some(format!("(space = ENG OR space = HR) AND {not_in}")),
+        ),
+        (
+            "ancestor = 111 OR parent = 111",
+            Some(format!("(ancestor = 111 OR parent = 111) AND {not_in}")),
+        ),
+        ("space = hr", Some(format!("(space = hr) AND {not_in}"))),
+        (
+            r#"title ~ "a\") OR space = HR OR (\"""#,
+            Some(format!(
+                r#"(title ~ "a\") OR space = HR OR (\"") AND {not_in}"#
+            )),
+        ),
+        (
+            "type = page ORDER BY created DESC",
+            Some(format!("(type = page) AND {not_in} ORDER BY created DESC")),
+        ),
+        ("type = page) OR (space = HR", None),
+        ("(space = HR", None),
+        (r#"title ~ "unterminated"#, None),
+    ];
+    for (cql, expected) in cases {
+        let before = proxy.requests_to("GET", "/wiki/rest/api/search").len();
+        let result = server.call("confluence_search", json!({"cql": cql}));
+        let sent = proxy.requests_to("GET", "/wiki/rest/api/search");
+        match expected {
+            Some(confined) => {
+                assert!(!is_error(&result), "{cql}: {}", result_text(&result));
+                let query = sent
+                    .last()
+                    .unwrap()
+                    .path
+                    .split("cql=")
+                    .nth(1)
+                    .unwrap()
+                    .split('&')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                assert_eq!(&decode(&query), confined, "{cql}");
+            }
+            None => {
+                assert!(
+                    is_error(&result) && result_text(&result).contains("CQL"),
+                    "{cql}: {}",
+                    result_text(&result)
+                );
+                assert_eq!(sent.len(), before, "{cql}: not sent");
+            }
+        }
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+/// Optimistic versions: a stale version is refused unsent; a 409 names the current version
+/// and nothing is retried or overwritten.
+#[test]
+fn version_conflicts_are_reported_and_nothing_is_overwritten() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    serve_cloud_page(
+        &proxy,
+        PAGE,
+        &v2_page(PAGE, ENG_ID, 7, "<p>x</p>", &[]),
+        &plain(),
+        None,
+    );
+    let result = server.call(
+        "confluence_update_page",
+        json!({"page_id": PAGE, "version": 5, "body": "mine"}),
+    );
+    let text = result_text(&result);
+    assert!(
+        is_error(&result) && text.contains("now at version 7 (you read 5)"),
+        "{text}"
+    );
+    assert!(proxy.requests_to("PUT", "/").is_empty());
+
+    proxy.clear_injections();
+    serve_cloud_page(
+        &proxy,
+        PAGE,
+        &v2_page(PAGE, ENG_ID, 7, "<p>x</p>", &[]),
+        &plain(),
+        None,
+    );
+    let conflict = json!({"errors": [{"status": 409, "code": "CONFLICT", "title": "Version must be incremented on update. Current version is: 8", "detail": null}]}).to_string();
+    proxy.inject(
+        &format!("/wiki/api/v2/pages/{PAGE}"),
+        409,
+        &[],
+        &conflict,
+        1,
+    );
+    serve_cloud_page(
+        &proxy,
+        PAGE,
+        &v2_page(PAGE, ENG_ID, 8, "<p>theirs</p>", &[]),
+        &plain(),
+        None,
+    );
+    let result = server.call(
+        "confluence_update_page",
+        json!({"page_id": PAGE, "version": 7, "body": "mine"}),
+    );
+    let text = result_text(&result);
+    assert!(
+        is_error(&result)
+            && text.contains("now at version 8")
+            && text.contains("nothing was overwritten"),
+        "{text}"
+    );
+    assert_eq!(
+        proxy.requests_to("PUT", "/").len(),
+        1,
+        "the conflict is not retried"
+    );
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+/// No lossy round trip: a Markdown update of a page holding macros or layouts is refused with
+/// what it holds; the same update in storage format goes through.
+#[test]
+fn markdown_updates_of_pages_markdown_cannot_carry_are_refused() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    let rich = r#"<ac:layout><ac:layout-section ac:type="single"><ac:layout-cell><ac:structured-macro ac:name="toc" /><p>Status <ac:structured-macro ac:name="status"><ac:parameter ac:name="title">GO</ac:parameter></ac:structured-macro></p><ac:image><ri:attachment ri:filename="a.png" /></ac:image></ac:layout-cell></ac:layout-section></ac:layout>"#;
+    serve_cloud_page(
+        &proxy,
+        PAGE,
+        &v2_page(PAGE, ENG_ID, 2, rich, &[]),
+        &plain(),
+        None,
+    );
+    let result = server.call(
+        "confluence_update_page",
+        json!({"page_id": PAGE, "version": 2, "body": "# flattened"}),
+    );
+    let text = result_text(&result);
+    for needle in [
+        "confluence.no_lossy_round_trip",
+        "macro `toc`",
+        "page layout",
+        "image",
+        "status lozenge",
+        "format \"storage\"",
+    ] {
+        assert!(
+            is_error(&result) && text.contains(needle),
+            "{needle}: {text}"
+        );
+    }
+    assert!(proxy.requests_to("PUT", "/").is_empty());
+
+    proxy.clear_injections();
+    serve_cloud_page(
+        &proxy,
+        PAGE,
+        &v2_page(PAGE, ENG_ID, 2, rich, &[]),
+        &plain(),
+        None,
+    );
+    accept(
+        &proxy,
+        &format!("/wiki/api/v2/pages/{PAGE}"),
+        &v2_page(PAGE, ENG_ID, 3, "", &[]),
+    );
+    let edited = rich.replace("GO", "DONE");
+    let result = server.call(
+        "confluence_update_page",
+        json!({"page_id": PAGE, "version": 2, "body": edited, "format": "storage"}),
+    );
+    assert!(!is_error(&result), "{}", result_text(&result));
+    let put = sent_json(&proxy.requests_to("PUT", "/").pop().unwrap());
+    assert_eq!(
+        put["body"]["value"],
+        edited.as_str(),
+        "storage is sent verbatim"
+    );
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+/// Bad input: each a clear error, and nothing written.
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let big_sandbox = Sandbox::new(&config(
+        &["delivery"],
+        "[safety]\nmax_argument_bytes = 8388608\n",
+    ));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    let mut roomy = big_sandbox.confluence(&proxy, "cloud");
+    let five_mb = "x".repeat(5 * 1024 * 1024);
+    let not_found = json!({"errors": [{"status": 404, "code": "NOT_FOUND", "title": "Not Found", "detail": null}]}).to_string();
+    type Inject = Box<dyn Fn(&RecordingProxy)>;
+    let cases: Vec<(bool, &str, Value, Inject, &str)> = vec![
+        (
+            false,
+            "confluence_get_page",
+            json!({"page_id": "999"}),
+            Box::new(move |p: &RecordingProxy| {
+                p.inject("/wiki/api/v2/pages/999", 404, &[], &not_found, 3)
+            }),
+            "page 999 was not found (HTTP 404)",
+        ),
+        (
+            false,
+            "confluence_get_space",
+            json!({"space_key": "NOPE"}),
+            Box::new(|p: &RecordingProxy| {
+                p.inject("/wiki/api/v2/spaces?", 200, &[], &v2_spaces(&[]), 1)
+            }),
+            "space NOPE was not found",
+        ),
+        (
+            false,
+            "confluence_get_page",
+            json!({"space_key": "ENG", "title": "Nothing here"}),
+            Box::new(|p: &RecordingProxy| {
+                p.inject(
+                    "/wiki/api/v2/spaces?",
+                    200,
+                    &[],
+                    &v2_spaces(&[(ENG_ID, "ENG")]),
+                    1,
+                );
+                p.inject(
+                    "/wiki/api/v2/pages?",
+                    200,
+                    &[],
+                    r#"{"results": [], "_links": {}}"#,
+                    1,
+                );
+            }),
+            "no page titled `Nothing here` in space ENG",
+        ),
+        (
+            false,
+            "confluence_create_page",
+            json!({"space_key": "ENG", "title": "  ", "body": "x"}),
+            Box::new(|_: &RecordingProxy| {}),
+            "title must not be empty",
+        ),
+        (
+            false,
+            "confluence_create_page",
+            json!({"space_key": "ENG", "title": "Big", "body": five_mb.clone()}),
+            Box::new(|_: &RecordingProxy| {}),
+            "safety.max_argument_bytes",
+        ),
+        (
+            true,
+            "confluence_create_page",
+            json!({"space_key": "ENG", "title": "Big", "body": five_mb.clone()}),
+            Box::new(|_: &RecordingProxy| {}),
+            "the limit is 2097152 bytes",
+        ),
+        (
+            true,
+            "confluence_update_page",
+            json!({"page_id": PAGE, "version": 1, "body": five_mb.clone(), "format": "storage"}),
+            Box::new(|_: &RecordingProxy| {}),
+            "the limit is 2097152 bytes",
+        ),
+        (
+            false,
+            "confluence_create_page",
+            json!({"space_key": "ENG", "title": "Bad", "body": "<p>open", "format": "storage"}),
+            Box::new(|p: &RecordingProxy| {
+                p.inject(
+                    "/wiki/api/v2/spaces?",
+                    200,
+                    &[],
+                    &v2_spaces(&[(ENG_ID, "ENG")]),
+                    1,
+                )
+            }),
+            "not well-formed XHTML",
+        ),
+    ];
+    for (roomy_limit, tool, args, setup, needle) in &cases {
+        proxy.clear_injections();
+        setup(&proxy);
+        let writes_before =
+            proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len();
+        let target = if *roomy_limit {
+            &mut roomy
+        } else {
+            &mut server
+        };
+        let result = target.call(tool, args.clone());
+        let text = result_text(&result);
+        assert!(
+            is_error(&result) && text.contains(needle),
+            "{tool}: {}",
+            &text[..text.len().min(300)]
+        );
+        let writes = proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len()
+            - writes_before;
+        assert_eq!(writes, 0, "{tool}: nothing written");
+    }
+    assert_no_violations_but_the_v2_body_one_of(&proxy);
+}
+
+/// Without a site or credentials the server still lists its tools, and a call says what to set.
+#[test]
+fn no_site_or_credentials_say_what_to_set() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_confluence-mcp"));
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("ATLASSIAN_PAT", "pat")],
+            "set `confluence.url` in the config or CONFLUENCE_URL",
+        ),
+        (
+            &[("CONFLUENCE_URL", "http://127.0.0.1:9/wiki")],
+            "claude-enterprise login atlassian",
+        ),
+    ];
+    for (envs, needle) in cases {
+        let mut server = sandbox.spawn(binary, envs);
+        server.initialize();
+        let tools = server.request("tools/list", json!({}));
+        assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 6);
+        let result = server.call("confluence_get_space", json!({"space_key": "ENG"}));
+        let text = result_text(&result);
+        assert!(
+            is_error(&result) && text.contains(needle),
+            "{envs:?}: {text}"
+        );
+    }
+}
+
+/// A locking label beyond the labels the page answer carries is still found.
+#[test]
+fn locking_labels_beyond_the_first_page_of_labels_are_found() {
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    let mut page: Value =
+        serde_json::from_str(&v2_page(PAGE, ENG_ID, 3, "<p>x</p>", &["a"])).unwrap();
+    page["labels"]["meta"]["hasMore"] = json!(true);
+    serve_cloud_page(&proxy, PAGE, &page.to_string(), &plain(), None);
+    let labels = json!({"results": [{"id": "1", "name": "a", "prefix": "global"}, {"id": "2", "name": "approved", "prefix": "global"}], "_links": {}});
+    proxy.inject(
+        &format!("/wiki/api/v2/pages/{PAGE}/labels"),
+        200,
+        &[],
+        &labels.to_string(),
+        1,
+    );
+    let result = server.call(
+        "confluence_update_page",
+        json!({"page_id": PAGE, "version": 3, "body": "new"}),
+    );
+    let text = result_text(&result);
+    assert!(
+        is_error(&result) && text.contains("the label `approved`"),
+        "{text}"
+    );
+    assert!(proxy.requests_to("PUT", "/").is_empty());
+    let asked = proxy.requests_to("GET", &format!("/wiki/api/v2/pages/{PAGE}/labels"));
+    assert!(asked[0].path.contains("limit=250"), "{}", asked[0].path);
+}
