@@ -4,8 +4,10 @@
 //! github-mcp, the official Go github-mcp-server and `@modelcontextprotocol/server-github`;
 //! then github-mcp's per-call overhead (policy + durable audit + trimming) against the same
 //! request sent straight to Prism; then aws-mcp beside awslabs.cloudwatch-mcp-server against
-//! the same moto (spawn, RSS, metrics call latency). Timing is wall-clock on this machine: read
-//! the ratios.
+//! the same moto, and jira-mcp (and confluence-mcp) beside sooperset's mcp-atlassian against
+//! the same Prism on Atlassian's specs (spawn, RSS, latency of the named calls). `--only
+//! github|aws|atlassian` runs one comparison. Timing is wall-clock on this machine: read the
+//! ratios.
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -158,6 +160,13 @@ fn http_get(stream: &mut BufReader<TcpStream>, path: &str) -> Result<()> {
 }
 
 fn start_prism(peers: &Path) -> Result<(Child, String)> {
+    start_prism_on(
+        peers,
+        &peers.join("node_modules/@octokit/openapi/generated/api.github.com.json"),
+    )
+}
+
+fn start_prism_on(peers: &Path, spec: &Path) -> Result<(Child, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
@@ -165,7 +174,7 @@ fn start_prism(peers: &Path) -> Result<(Child, String)> {
     let child = Command::new("node")
         .arg(peers.join("node_modules/@stoplight/prism-cli/dist/index.js"))
         .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .arg(peers.join("node_modules/@octokit/openapi/generated/api.github.com.json"))
+        .arg(spec)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -253,7 +262,7 @@ fn start_moto(peers: &Path) -> Result<(Vec<Child>, String)> {
 /// aws-mcp beside awslabs.cloudwatch-mcp-server against the same moto.
 fn bench_aws(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<()> {
     let (mut processes, url) = start_moto(peers)?;
-    let envs = [
+    let envs: Vec<(&str, String)> = [
         ("AWS_ENDPOINT_URL", url.as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -262,53 +271,40 @@ fn bench_aws(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<(
         ("FASTMCP_LOG_LEVEL", "ERROR"),
         ("XDG_STATE_HOME", state.to_str().unwrap()),
         ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null"),
-    ];
-    let ours = Anchor {
-        name: "aws-mcp (ours)",
-        program: target.join("release/aws-mcp"),
-        args: vec![],
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect();
+    let ours = Contender {
+        anchor: Anchor {
+            name: "aws-mcp (ours)",
+            program: target.join("release/aws-mcp"),
+            args: vec![],
+        },
+        envs: envs.clone(),
+        calls: vec![(
+            "aws_cloudwatch_get_metrics",
+            json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "minutes": 180}),
+        )],
     };
-    let awslabs = Anchor {
-        name: "awslabs.cloudwatch-mcp-server",
-        program: peers.join("bench-venv/bin/awslabs.cloudwatch-mcp-server"),
-        args: vec![],
+    let awslabs = Contender {
+        anchor: Anchor {
+            name: "awslabs.cloudwatch-mcp-server",
+            program: peers.join("bench-venv/bin/awslabs.cloudwatch-mcp-server"),
+            args: vec![],
+        },
+        envs,
+        calls: vec![(
+            "get_metric_data",
+            json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average"}),
+        )],
     };
-    let measured = (|| -> Result<()> {
-        println!(
-            "\n{:<38} {:>10} {:>10} {:>16}",
-            "server (against moto)", "ms", "RSS MiB", "get metrics ms"
-        );
-        let mut rows = Vec::new();
-        for (anchor, tool, arguments) in [
-            (
-                &ours,
-                "aws_cloudwatch_get_metrics",
-                json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "minutes": 180}),
-            ),
-            (
-                &awslabs,
-                "get_metric_data",
-                json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average"}),
-            ),
-        ] {
-            let (ms, rss) = spawn_to_list(anchor, runs, &envs)?;
-            let mut server = StdioServer::spawn(anchor, &envs)?;
-            server.handshake()?;
-            let call = call_latency(&mut server, tool, arguments, 50)?;
-            println!(
-                "{:<38} {:>10.2} {:>10.1} {:>16.3}",
-                anchor.name, ms, rss, call
-            );
-            rows.push((ms, rss, call));
-        }
-        println!(
-            "ours vs awslabs: {:.1}x faster to tools/list, {:.2} of its memory, {:.1}x faster per metrics call",
-            rows[1].0 / rows[0].0,
-            rows[0].1 / rows[1].1,
-            rows[1].2 / rows[0].2
-        );
-        Ok(())
-    })();
+    let measured = side_by_side(
+        "server (against moto)",
+        &["get metrics ms"],
+        &[ours, awslabs],
+        runs,
+    );
     for process in &mut processes {
         let _ = process.kill();
         let _ = process.wait();
@@ -362,12 +358,28 @@ fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Re
     Ok((median(through), median(straight)))
 }
 
+/// The comparisons `--only` can pick.
+const SECTIONS: &[&str] = &["github", "aws", "atlassian"];
+
 pub fn run(args: &[String]) -> Result<()> {
-    let runs = match args {
-        [flag, n] if flag == "--runs" => n.parse().map_err(|_| "--runs takes a number")?,
-        [] => 15,
-        _ => return Err("usage: cargo xtask bench [--runs N]".into()),
+    let usage = || {
+        format!(
+            "usage: cargo xtask bench [--runs N] [--only {}]",
+            SECTIONS.join("|")
+        )
     };
+    let (mut runs, mut only) = (15usize, None::<String>);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        match (flag.as_str(), rest.next()) {
+            ("--runs", Some(n)) => runs = n.parse().map_err(|_| "--runs takes a number")?,
+            ("--only", Some(name)) if SECTIONS.contains(&name.as_str()) => {
+                only = Some(name.clone())
+            }
+            _ => return Err(usage()),
+        }
+    }
+    let wanted = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let peers = peers_dir();
     install(
         &peers,
@@ -376,9 +388,8 @@ pub fn run(args: &[String]) -> Result<()> {
         &peers.join("venv"),
         "requirements.txt",
     )?;
-    let anchors_dir = peers.join("bench-npm");
     install(
-        &anchors_dir,
+        &peers.join("bench-npm"),
         "bench-package.json",
         None,
         &peers.join("bench-venv"),
@@ -387,13 +398,44 @@ pub fn run(args: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     crate::run(
         Command::new(&cargo)
-            .args(["build", "--release", "-p", "github-mcp", "-p", "aws-mcp"])
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "github-mcp",
+                "-p",
+                "aws-mcp",
+                "-p",
+                "jira-mcp",
+                "-p",
+                "confluence-mcp",
+            ])
             .current_dir(root()),
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let state = tempdir()?;
+    let measured = (|| -> Result<()> {
+        if wanted("github") {
+            bench_github(&peers, &target, &state, runs)?;
+        }
+        if wanted("aws") {
+            bench_aws(&peers, &target, &state, runs)?;
+        }
+        if wanted("atlassian") {
+            bench_atlassian(&peers, &target, &state, runs)?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&state);
+    measured
+}
+
+/// github-mcp beside the official Go server and the Node reference server, then its per-call
+/// overhead against the same request sent straight to Prism.
+fn bench_github(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<()> {
+    let anchors_dir = peers.join("bench-npm");
     let ours = Anchor {
         name: "github-mcp (ours)",
         program: target.join("release/github-mcp"),
@@ -440,8 +482,8 @@ pub fn run(args: &[String]) -> Result<()> {
         ours_rss / results[2].1
     );
 
-    let (mut prism, address) = start_prism(&peers)?;
-    let measured = call_overhead(&ours, &address, &state, 300);
+    let (mut prism, address) = start_prism(peers)?;
+    let measured = call_overhead(&ours, &address, state, 300);
     let _ = prism.kill();
     let _ = prism.wait();
     let (through, straight) = measured?;
@@ -450,9 +492,260 @@ pub fn run(args: &[String]) -> Result<()> {
          through github-mcp {through:.3} ms, straight {straight:.3} ms, overhead {:.3} ms   (target: <= 1 ms)",
         through - straight
     );
-    let aws = bench_aws(&peers, &target, &state, runs);
-    let _ = std::fs::remove_dir_all(&state);
-    aws
+    Ok(())
+}
+
+/// One server of a side-by-side comparison: how to start it and the calls to time.
+struct Contender<'a> {
+    anchor: Anchor,
+    envs: Vec<(&'a str, String)>,
+    calls: Vec<(&'a str, Value)>,
+}
+
+/// Spawn to tools/list, RSS and per-call latency of ours (first) and an anchor, then ratios.
+fn side_by_side(
+    title: &str,
+    labels: &[&str],
+    contenders: &[Contender<'_>],
+    runs: usize,
+) -> Result<()> {
+    print!("\n{title:<38} {:>10} {:>10}", "ms", "RSS MiB");
+    for label in labels {
+        print!(" {label:>18}");
+    }
+    println!();
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    for contender in contenders {
+        let envs: Vec<(&str, &str)> = contender
+            .envs
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        let (ms, rss) = spawn_to_list(&contender.anchor, runs, &envs)?;
+        let mut server = StdioServer::spawn(&contender.anchor, &envs)?;
+        server.handshake()?;
+        let mut row = vec![ms, rss];
+        for (tool, arguments) in &contender.calls {
+            row.push(call_latency(&mut server, tool, arguments.clone(), 50)?);
+        }
+        print!("{:<38} {:>10.2} {:>10.1}", contender.anchor.name, ms, rss);
+        for latency in &row[2..] {
+            print!(" {latency:>18.3}");
+        }
+        println!();
+        rows.push(row);
+    }
+    let (ours, theirs) = (&rows[0], &rows[1]);
+    print!(
+        "ours vs {}: {:.1}x faster to tools/list, {:.2} of its memory",
+        contenders[1].anchor.name,
+        theirs[0] / ours[0],
+        ours[1] / theirs[1]
+    );
+    for (label, (o, t)) in labels.iter().zip(ours[2..].iter().zip(&theirs[2..])) {
+        print!(", {:.1}x faster per {label}", t / o);
+    }
+    println!();
+    Ok(())
+}
+
+/// Jira's platform spec as prepared for Prism, with every `/rest/api/3` path also served as
+/// `/rest/api/2`: mcp-atlassian treats a loopback site as Data Center (REST v2), so both
+/// servers run in Data Center mode against the same mock.
+fn jira_bench_spec(peers: &Path, state: &Path) -> Result<PathBuf> {
+    let prepared = crate::specs::prepare(peers)?.join("jira-platform.json");
+    let text = std::fs::read_to_string(&prepared).map_err(|e| e.to_string())?;
+    let mut spec: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let paths = spec["paths"]
+        .as_object_mut()
+        .ok_or("the spec has no paths")?;
+    let v2: Vec<(String, Value)> = paths
+        .iter()
+        .filter_map(|(p, item)| {
+            p.strip_prefix("/rest/api/3/")
+                .map(|rest| (format!("/rest/api/2/{rest}"), item.clone()))
+        })
+        .collect();
+    paths.extend(v2);
+    let both = state.join("jira-platform-v2-v3.json");
+    std::fs::write(&both, spec.to_string()).map_err(|e| e.to_string())?;
+    Ok(both)
+}
+
+/// jira-mcp, then confluence-mcp, beside sooperset's mcp-atlassian against the same Prism.
+fn bench_atlassian(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<()> {
+    install_python(
+        &peers.join("bench-atlassian-venv"),
+        "bench-atlassian-requirements.txt",
+    )?;
+    let spec = jira_bench_spec(peers, state)?;
+    let (mut prism, address) = start_prism_on(peers, &spec)?;
+    let url = format!("http://{address}");
+    let common = [
+        ("XDG_STATE_HOME", state.display().to_string()),
+        ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null".to_owned()),
+    ];
+    let ours = Contender {
+        anchor: Anchor {
+            name: "jira-mcp (ours)",
+            program: target.join("release/jira-mcp"),
+            args: vec![],
+        },
+        envs: [
+            ("JIRA_URL", url.clone()),
+            ("JIRA_DEPLOYMENT", "datacenter".to_owned()),
+            ("ATLASSIAN_PAT", "bench".to_owned()),
+        ]
+        .into_iter()
+        .chain(common.clone())
+        .collect(),
+        calls: vec![
+            ("jira_get_issue", json!({"issue_key": "EX-1"})),
+            (
+                "jira_search_issues",
+                json!({"jql": "project = EX", "max_results": 10}),
+            ),
+        ],
+    };
+    let theirs = Contender {
+        anchor: Anchor {
+            name: "mcp-atlassian 0.23.1 (sooperset)",
+            program: peers.join("bench-atlassian-venv/bin/mcp-atlassian"),
+            args: vec![],
+        },
+        envs: [
+            ("JIRA_URL", url.clone()),
+            ("JIRA_PERSONAL_TOKEN", "bench".to_owned()),
+        ]
+        .into_iter()
+        .chain(common)
+        .collect(),
+        calls: vec![
+            ("jira_get_issue", json!({"issue_key": "EX-1"})),
+            ("jira_search", json!({"jql": "project = EX", "limit": 10})),
+        ],
+    };
+    let measured = side_by_side(
+        "server (against Prism, Jira)",
+        &["get_issue ms", "search ms"],
+        &[ours, theirs],
+        runs,
+    );
+    let _ = prism.kill();
+    let _ = prism.wait();
+    measured?;
+    bench_confluence(peers, target, state, runs)
+}
+
+/// A page as Confluence Data Center answers `GET /rest/api/content/{id}` with the expansions
+/// both servers ask for: the bench serves it as the spec's example, because the prepared v1
+/// spec has none and the body Prism would generate (schemas cut at depth 3) is not one that
+/// mcp-atlassian can read.
+const BENCH_PAGE: &str = r#"{"id":"65538","type":"page","status":"current","title":"Deploy runbook",
+"space":{"id":98305,"key":"ENG","name":"Engineering","type":"global","status":"current","_links":{"webui":"/spaces/ENG"}},
+"history":{"latest":true,"createdBy":{"type":"known","accountId":"5b10ac8d82e05b22cc7d4ef5","username":"jdoe","userKey":"jdoe","displayName":"Jane Doe"},"createdDate":"2026-11-02T09:00:00.000Z"},
+"version":{"by":{"type":"known","accountId":"5b10ac8d82e05b22cc7d4ef5","username":"jdoe","userKey":"jdoe","displayName":"Jane Doe"},"when":"2026-11-30T10:00:00.000Z","number":7,"minorEdit":false,"message":""},
+"body":{"storage":{"value":"<h2>Steps</h2><ol><li><p>Drain the <strong>blue</strong> pool</p></li><li><p>Run <code>make deploy</code></p></li></ol><table><tbody><tr><th><p>Env</p></th><th><p>Owner</p></th></tr><tr><td><p>prod</p></td><td><p>SRE</p></td></tr></tbody></table>","representation":"storage"}},
+"children":{"attachment":{"results":[],"size":0,"start":0,"limit":25}},
+"metadata":{"labels":{"results":[{"prefix":"global","name":"runbook","id":"1"}],"size":1}},
+"_links":{"webui":"/display/ENG/Deploy+runbook","base":"http://confluence.bench","self":"http://confluence.bench/rest/api/content/65538"}}"#;
+
+/// Confluence's v1 spec as prepared for Prism, with [`BENCH_PAGE`] as the page example.
+fn confluence_bench_spec(peers: &Path, state: &Path) -> Result<PathBuf> {
+    let prepared = crate::specs::prepare(peers)?.join("confluence-v1.json");
+    let text = std::fs::read_to_string(&prepared).map_err(|e| e.to_string())?;
+    let mut spec: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let media = spec
+        .pointer_mut(
+            "/paths/~1wiki~1rest~1api~1content~1{id}/get/responses/200/content/application~1json",
+        )
+        .and_then(Value::as_object_mut)
+        .ok_or("the Confluence v1 spec has no GET /wiki/rest/api/content/{id}")?;
+    media.insert(
+        "example".into(),
+        serde_json::from_str(BENCH_PAGE).map_err(|e| e.to_string())?,
+    );
+    let out = state.join("confluence-v1-bench.json");
+    std::fs::write(&out, spec.to_string()).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// confluence-mcp beside mcp-atlassian against the same Prism, both in Data Center mode (REST
+/// v1), since mcp-atlassian treats a loopback site as Data Center.
+fn bench_confluence(peers: &Path, target: &Path, state: &Path, runs: usize) -> Result<()> {
+    let spec = confluence_bench_spec(peers, state)?;
+    let (mut prism, address) = start_prism_on(peers, &spec)?;
+    let url = format!("http://{address}/wiki");
+    let common = [
+        ("XDG_STATE_HOME", state.display().to_string()),
+        ("CLAUDE_ENTERPRISE_CONFIG", "/dev/null".to_owned()),
+    ];
+    let search = "type = page AND text ~ \"deploy\"";
+    let ours = Contender {
+        anchor: Anchor {
+            name: "confluence-mcp (ours)",
+            program: target.join("release/confluence-mcp"),
+            args: vec![],
+        },
+        envs: [
+            ("CONFLUENCE_URL", url.clone()),
+            ("CONFLUENCE_DEPLOYMENT", "datacenter".to_owned()),
+            ("ATLASSIAN_PAT", "bench".to_owned()),
+        ]
+        .into_iter()
+        .chain(common.clone())
+        .collect(),
+        calls: vec![
+            ("confluence_get_page", json!({"page_id": "65538"})),
+            ("confluence_search", json!({"cql": search, "limit": 10})),
+        ],
+    };
+    let theirs = Contender {
+        anchor: Anchor {
+            name: "mcp-atlassian 0.23.1 (sooperset)",
+            program: peers.join("bench-atlassian-venv/bin/mcp-atlassian"),
+            args: vec![],
+        },
+        envs: [
+            ("CONFLUENCE_URL", url.clone()),
+            ("CONFLUENCE_PERSONAL_TOKEN", "bench".to_owned()),
+        ]
+        .into_iter()
+        .chain(common)
+        .collect(),
+        calls: vec![
+            ("confluence_get_page", json!({"page_id": "65538"})),
+            ("confluence_search", json!({"query": search, "limit": 10})),
+        ],
+    };
+    let measured = side_by_side(
+        "server (against Prism, Confluence)",
+        &["get_page ms", "search ms"],
+        &[ours, theirs],
+        runs,
+    );
+    let _ = prism.kill();
+    let _ = prism.wait();
+    measured
+}
+
+/// Installs `requirements` into its own venv unless the stamp says they are current.
+fn install_python(venv: &Path, requirements: &str) -> Result<()> {
+    let pins = root().join("xtask/peers").join(requirements);
+    let wanted = std::fs::read_to_string(&pins).map_err(|e| format!("{}: {e}", pins.display()))?;
+    let stamp = venv.join(".stamp");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(());
+    }
+    if !venv.join("bin/python").exists() {
+        crate::run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
+    }
+    crate::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&pins),
+    )?;
+    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())
 }
 
 fn tempdir() -> Result<PathBuf> {

@@ -1,12 +1,14 @@
 //! `cargo xtask`: the project's tasks that are more than one cargo command.
 //!
-//! - `peers`: install the pinned test peers into `target/peers` (npm and a Python venv).
+//! - `peers`: install the pinned test peers into `target/peers` (npm, a Python venv, and
+//!   Atlassian's OpenAPI descriptions prepared for Prism).
 //! - `test [ARGS]`: peers, then every test (`cargo test --workspace ARGS`).
 //! - `bench`: spawn-to-`tools/list` time, RSS and per-call overhead, side by side with the anchors.
 //!
 //! Few dependencies, on purpose: this crate builds before anything else in CI.
 
 mod bench;
+mod specs;
 
 use std::{
     path::{Path, PathBuf},
@@ -135,6 +137,7 @@ fn peers() -> Result<PathBuf> {
         &dir.join("venv"),
         "requirements.txt",
     )?;
+    specs::prepare(&dir)?;
     Ok(dir)
 }
 
