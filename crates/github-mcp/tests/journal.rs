@@ -27,26 +27,35 @@ fn verify(journal: &Path, extra: &[&str]) -> (i32, String) {
 fn a_writes_intent_is_on_disk_before_github_gets_the_request() {
     let sandbox = Sandbox::new("[github]\nwrite_scope = [\"octo/*\"]\n");
     let proxy = RecordingProxy::start(github_prism());
-    proxy.delay("/repos/octo/hello/pulls", Duration::from_secs(3), 1);
     let mut server = sandbox.github(proxy.url(), Some(TOKEN));
     server.initialize();
+    // A read first: who the user is, and Prism's first (slow) answer, are behind us.
+    server.call(
+        "github_get_pull_request",
+        json!({"owner": "octo", "repo": "hello", "pull_number": 1}),
+    );
+    let held = Duration::from_secs(6);
+    proxy.delay("/repos/octo/hello/pulls", held, 1);
     let id = server.send_request(
         "tools/call",
         json!({"name": "github_create_pull_request", "arguments": {"owner": "octo", "repo": "hello", "title": "t", "head": "h", "base": "main"}}),
     );
-    // The request is now held by the proxy, on its way to GitHub.
-    std::thread::sleep(Duration::from_millis(1500));
-    let in_flight = sandbox.journal();
-    let phases: Vec<&str> = in_flight
-        .iter()
-        .filter(|e| e["action"] == "create_pull_request")
-        .map(|e| e["phase"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        phases,
-        ["intent"],
-        "intent durable, outcome not yet: {in_flight:?}"
-    );
+    // The request is now held by the proxy, on its way to GitHub: the intent must already be
+    // on disk, and nothing else of the call.
+    let started = std::time::Instant::now();
+    let phases = loop {
+        let phases: Vec<String> = sandbox
+            .journal()
+            .iter()
+            .filter(|e| e["action"] == "create_pull_request")
+            .map(|e| e["phase"].as_str().unwrap().to_owned())
+            .collect();
+        if !phases.is_empty() || started.elapsed() > held - Duration::from_secs(2) {
+            break phases;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(phases, ["intent"], "intent durable, outcome not yet");
     assert!(
         proxy
             .requests_to("POST", "/repos/octo/hello/pulls")
