@@ -156,3 +156,106 @@ pub fn atlassian_credential(
             source: Source::Keychain,
         }))
 }
+
+/// Variables that give the AWS SDK credentials of its own (aws-config's default chain reads
+/// them). When one is set, the AWS keychain entry is not used: the environment wins.
+pub const AWS_ENVIRONMENT: [&str; 5] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
+/// The first of [`AWS_ENVIRONMENT`] that is set (and not blank).
+pub fn aws_environment() -> Option<&'static str> {
+    AWS_ENVIRONMENT.into_iter().find(|name| env(name).is_some())
+}
+
+/// The AWS entry in the keychain: per account id, the temporary credentials `claude-enterprise
+/// login aws` got from `AssumeRoleWithWebIdentity`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsEntry {
+    /// By account id.
+    pub accounts: std::collections::BTreeMap<String, AwsTemporaryCredentials>,
+}
+
+/// One account's temporary credentials. `Debug` shows the role and the expiry only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsTemporaryCredentials {
+    /// The role assumed.
+    pub role_arn: String,
+    /// The access key id (`ASIA...`).
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// The session token.
+    pub session_token: String,
+    /// When STS said they expire.
+    pub expiration: chrono::DateTime<chrono::Utc>,
+}
+
+impl AwsTemporaryCredentials {
+    /// Whether they are expired at `now`.
+    pub fn is_expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expiration <= now
+    }
+}
+
+impl std::fmt::Debug for AwsTemporaryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsTemporaryCredentials")
+            .field("role_arn", &self.role_arn)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The AWS keychain entry, unless the environment gives credentials ([`aws_environment`]):
+/// `Ok(None)` then, and when nobody ran `claude-enterprise login aws`. `Err`: no variable,
+/// and the keychain failed.
+pub fn aws_keychain_credentials(keychain: &KeychainConfig) -> Result<Option<AwsEntry>> {
+    if aws_environment().is_some() {
+        return Ok(None);
+    }
+    Keychain::open(keychain)?.load::<AwsEntry>(Tool::Aws)
+}
+
+/// An STS `RoleSessionName` for `user`: the characters STS allows (`[\w+=,.@-]`), others
+/// replaced by `-`, cut to 64 and padded to STS's minimum of 2. The session name shows in
+/// CloudTrail, so the SSO user stays recognisable there.
+pub fn role_session_name(user: &str) -> String {
+    let mut name: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    while name.len() < 2 {
+        name.push('-');
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn role_session_names_are_what_sts_accepts() {
+        let long = "a".repeat(80);
+        for (user, expected) in [
+            ("alice@example.test", "alice@example.test"),
+            ("Jean Müller <jm@corp>", "Jean-M-ller--jm@corp-"),
+            ("x", "x-"),
+            ("", "--"),
+            ("a/b:c+d=e,f", "a-b-c+d=e,f"),
+            (long.as_str(), &long[..64]),
+        ] {
+            assert_eq!(super::role_session_name(user), expected, "{user}");
+        }
+    }
+}

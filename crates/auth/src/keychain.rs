@@ -22,11 +22,15 @@ pub enum Tool {
     Github,
     /// The Atlassian (Jira, Confluence) credential.
     Atlassian,
+    /// AWS temporary credentials, one set per account, from `AssumeRoleWithWebIdentity`.
+    /// One entry for all accounts, so that `logout aws` leaves none behind when
+    /// `aws.web_identity_roles` changed since the login.
+    Aws,
 }
 
 impl Tool {
     /// Every tool, in the order `status` reports them.
-    pub const ALL: [Tool; 3] = [Tool::Sso, Tool::Github, Tool::Atlassian];
+    pub const ALL: [Tool; 4] = [Tool::Sso, Tool::Github, Tool::Atlassian, Tool::Aws];
 
     /// The entry's user name in the keychain, and the CLI's name for the tool.
     pub fn name(self) -> &'static str {
@@ -34,16 +38,18 @@ impl Tool {
             Tool::Sso => "sso",
             Tool::Github => "github",
             Tool::Atlassian => "atlassian",
+            Tool::Aws => "aws",
         }
     }
 
-    /// The tool named `name` (`sso`, `github`, `atlassian`; `jira` and `confluence` share
-    /// the Atlassian entry).
+    /// The tool named `name` (`sso`, `github`, `atlassian`, `aws`; `jira` and `confluence`
+    /// share the Atlassian entry).
     pub fn from_name(name: &str) -> Option<Tool> {
         Some(match name {
             "sso" => Tool::Sso,
             "github" => Tool::Github,
             "atlassian" | "jira" | "confluence" => Tool::Atlassian,
+            "aws" => Tool::Aws,
             _ => return None,
         })
     }

@@ -5,11 +5,20 @@
 //! only the two CloudWatch tools; account and region allowlists are checked before any request;
 //! log lines are scrubbed of secrets. Only describe, list and get operations of the SDK are
 //! called (see `tests/readonly.rs`); no credential-returning operation is exposed.
+//!
+//! Credentials: the environment's when it has any (aws-config's default chain), else the
+//! temporary credentials `claude-enterprise login aws` keeps in the keychain per account
+//! (`aws.web_identity_roles`), else aws-config's profiles. The role is assumed by the CLI,
+//! never here: this server only reads what the keychain holds.
 
 pub mod tools;
 
-use std::{collections::BTreeMap, collections::HashMap, time::Duration};
+use std::{collections::BTreeMap, collections::HashMap, sync::Mutex as SyncMutex, time::Duration};
 
+use auth::{
+    config::KeychainConfig,
+    credentials::{AwsEntry, AwsTemporaryCredentials},
+};
 use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
 use chrono::{DateTime, Utc};
 use governance::{
@@ -33,8 +42,47 @@ pub enum DefaultAccount {
     Unknown(String),
 }
 
-/// An aws-config profile (None: the default chain) and a region (None: the default).
-type SdkKey = (Option<String>, Option<String>);
+/// Where the credentials of a call come from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// aws-config's default chain (environment, default profile, ...).
+    Default,
+    /// An aws-config profile (`aws.account_profiles`).
+    Profile(String),
+    /// The keychain's temporary credentials of one account.
+    Keychain(AwsTemporaryCredentials),
+}
+
+/// What an SDK config is cached by: its credentials and its region (None: the default).
+/// Keychain credentials are keyed by their access key id, so that new ones (a login since
+/// the last call) get a new config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SdkKey {
+    Default(Option<String>),
+    Profile(String, Option<String>),
+    Keychain(String, Option<String>),
+}
+
+impl Source {
+    fn key(&self, region: Option<String>) -> SdkKey {
+        match self {
+            Source::Default => SdkKey::Default(region),
+            Source::Profile(profile) => SdkKey::Profile(profile.clone(), region),
+            Source::Keychain(credentials) => {
+                SdkKey::Keychain(credentials.access_key_id.clone(), region)
+            }
+        }
+    }
+}
+
+/// The keychain's AWS credentials, as `aws-mcp` found them at start.
+#[derive(Debug)]
+pub struct KeychainCredentials {
+    /// Where to read them again once they expired (a `login aws` since the start).
+    pub keychain: KeychainConfig,
+    /// What `login aws` stored.
+    pub entry: AwsEntry,
+}
 
 /// The AWS upstream.
 pub struct AwsServer {
@@ -43,19 +91,31 @@ pub struct AwsServer {
     /// The region of calls that name none: `aws.default_region`, else the SDK's.
     default_region: Option<String>,
     specs: Vec<ToolSpec>,
-    /// SDK configs by (profile, region), loaded once each.
+    /// SDK configs by credentials and region, loaded once each.
     sdk: Mutex<HashMap<SdkKey, SdkConfig>>,
+    /// The keychain's credentials, when the environment has none and `login aws` ran.
+    keychain: Option<(KeychainConfig, SyncMutex<AwsEntry>)>,
 }
 
-/// Loads the SDK config for a profile and region (aws-config's default chain otherwise).
-async fn load_sdk(config: &AwsConfig, profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+/// Loads the SDK config for a credential source and region.
+async fn load_sdk(config: &AwsConfig, source: &Source, region: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
         TimeoutConfig::builder()
             .operation_timeout(Duration::from_secs(config.timeout_secs))
             .build(),
     );
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
+    match source {
+        Source::Default => {}
+        Source::Profile(profile) => loader = loader.profile_name(profile),
+        Source::Keychain(c) => {
+            loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+                &c.access_key_id,
+                &c.secret_access_key,
+                Some(c.session_token.clone()),
+                Some(c.expiration.into()),
+                "claude-enterprise-keychain",
+            ));
+        }
     }
     if let Some(region) = region.or(config.default_region.as_deref()) {
         loader = loader.region(Region::new(region.to_owned()));
@@ -77,28 +137,43 @@ async fn caller_account(sdk: &SdkConfig) -> Result<String, String> {
 }
 
 impl AwsServer {
-    /// Builds the server, asking STS which account the default credentials belong to.
-    pub async fn new(config: AwsConfig) -> Self {
-        let sdk = load_sdk(&config, None, None).await;
-        let default_account = match caller_account(&sdk).await {
-            Ok(account) => DefaultAccount::Known(account),
-            Err(reason) => {
-                tracing::warn!("the AWS account could not be determined: {reason}");
-                DefaultAccount::Unknown(reason)
+    /// Builds the server. With `keychain` credentials, calls that name no account go to the
+    /// lowest account id among them; otherwise STS says which account the default
+    /// credentials belong to.
+    pub async fn new(config: AwsConfig, keychain: Option<KeychainCredentials>) -> Self {
+        let keychain = keychain.filter(|k| !k.entry.accounts.is_empty());
+        let (source, default_account) = match &keychain {
+            Some(k) => {
+                let (account, credentials) = k.entry.accounts.first_key_value().expect("not empty");
+                (Source::Keychain(credentials.clone()), Some(account.clone()))
             }
+            None => (Source::Default, None),
+        };
+        let sdk = load_sdk(&config, &source, None).await;
+        let default_account = match default_account {
+            // The role was assumed in this account: no need to ask STS.
+            Some(account) => DefaultAccount::Known(account),
+            None => match caller_account(&sdk).await {
+                Ok(account) => DefaultAccount::Known(account),
+                Err(reason) => {
+                    tracing::warn!("the AWS account could not be determined: {reason}");
+                    DefaultAccount::Unknown(reason)
+                }
+            },
         };
         let default_region = config
             .default_region
             .clone()
             .or_else(|| sdk.region().map(|r| r.to_string()));
         let mut cache = HashMap::new();
-        cache.insert((None, None), sdk);
+        cache.insert(source.key(None), sdk);
         Self {
             config,
             default_account,
             default_region,
             specs: tools::specs(),
             sdk: Mutex::new(cache),
+            keychain: keychain.map(|k| (k.keychain, SyncMutex::new(k.entry))),
         }
     }
 
@@ -111,34 +186,77 @@ impl AwsServer {
         self.config.production_accounts.iter().any(|a| a == account)
     }
 
-    /// The profile that reaches `account` (None: the default credentials).
-    fn profile_for(&self, account: Option<&str>) -> Result<Option<String>, ToolError> {
-        let Some(account) = account else {
+    /// The keychain's credentials for `account`, unexpired: expired ones are read again
+    /// from the keychain (a `login aws` since the start), and still expired answer with the
+    /// command that renews them. `Ok(None)`: the keychain holds none for `account`.
+    fn keychain_for(&self, account: &str) -> Result<Option<AwsTemporaryCredentials>, ToolError> {
+        let Some((keychain, entry)) = &self.keychain else {
             return Ok(None);
         };
+        let mut entry = entry.lock().expect("not poisoned");
+        let Some(credentials) = entry.accounts.get(account) else {
+            return Ok(None);
+        };
+        if !credentials.is_expired(Utc::now()) {
+            return Ok(Some(credentials.clone()));
+        }
+        match auth::credentials::aws_keychain_credentials(keychain) {
+            Ok(Some(stored)) => *entry = stored,
+            Ok(None) => {}
+            Err(e) => tracing::warn!("the keychain could not be read again: {e}"),
+        }
+        match entry.accounts.get(account) {
+            Some(c) if !c.is_expired(Utc::now()) => Ok(Some(c.clone())),
+            Some(c) => Err(ToolError::Unauthorized(format!(
+                "the AWS credentials for account {account} (role {}) expired at {}: run \
+                 `claude-enterprise login aws`",
+                c.role_arn,
+                c.expiration
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ))),
+            None => Err(ToolError::Unauthorized(format!(
+                "no AWS credentials for account {account} in the keychain any more: run \
+                 `claude-enterprise login aws`"
+            ))),
+        }
+    }
+
+    /// Where the credentials that reach `account` come from (None: the default account).
+    fn source_for(&self, account: Option<&str>) -> Result<Source, ToolError> {
+        let account = match (account, &self.default_account) {
+            (Some(account), _) => account,
+            (None, DefaultAccount::Known(default)) if self.keychain.is_some() => default,
+            (None, _) => return Ok(Source::Default),
+        };
+        if let Some(credentials) = self.keychain_for(account)? {
+            return Ok(Source::Keychain(credentials));
+        }
         if let DefaultAccount::Known(default) = &self.default_account
             && default == account
+            && self.keychain.is_none()
         {
-            return Ok(None);
+            return Ok(Source::Default);
         }
         match self.config.account_profiles.get(account) {
-            Some(profile) => Ok(Some(profile.clone())),
+            Some(profile) => Ok(Source::Profile(profile.clone())),
             None => Err(ToolError::InvalidArguments(format!(
-                "no credentials for account {account}: add a profile for it under \
-                 aws.account_profiles, or omit `account` to use the default credentials"
+                "no credentials for account {account}: add its role under \
+                 aws.web_identity_roles and run `claude-enterprise login aws`, or add a profile \
+                 for it under aws.account_profiles, or omit `account` to use the default \
+                 credentials"
             ))),
         }
     }
 
     async fn sdk_for(&self, target: &Target) -> Result<SdkConfig, ToolError> {
-        let profile = self.profile_for(target.account.as_deref())?;
-        let key = (profile.clone(), target.region.clone());
+        let source = self.source_for(target.account.as_deref())?;
+        let key = source.key(target.region.clone());
         let mut cache = self.sdk.lock().await;
         if let Some(sdk) = cache.get(&key) {
             return Ok(sdk.clone());
         }
-        let sdk = load_sdk(&self.config, profile.as_deref(), target.region.as_deref()).await;
-        if let (Some(profile), Some(expected)) = (&profile, &target.account) {
+        let sdk = load_sdk(&self.config, &source, target.region.as_deref()).await;
+        if let (Source::Profile(profile), Some(expected)) = (&source, &target.account) {
             // The profile must reach the account it is configured for.
             let actual = caller_account(&sdk)
                 .await
@@ -343,7 +461,7 @@ impl Upstream for AwsServer {
             }
         }
         // Credentials for a named account must exist before anything is sent.
-        self.profile_for(target.account.as_deref())?;
+        self.source_for(target.account.as_deref())?;
         let tool = match call {
             Call::Metrics(_) => "aws_cloudwatch_get_metrics",
             Call::Logs(_) => "aws_cloudwatch_get_logs",

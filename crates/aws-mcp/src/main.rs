@@ -1,10 +1,11 @@
 //! `aws-mcp`: the governed, read-only AWS MCP server. Speaks MCP over stdio, or streamable HTTP
-//! with `--http ADDR`. Credentials: aws-config's default chain (environment, profiles, IAM
-//! Identity Center, web identity); `AWS_ENDPOINT_URL` points it elsewhere (tests).
+//! with `--http ADDR`. Credentials: the environment's (aws-config's default chain), else the
+//! keychain's from `claude-enterprise login aws`, else aws-config's profiles (IAM Identity
+//! Center, ...); `AWS_ENDPOINT_URL` points it elsewhere (tests).
 
 use std::{net::SocketAddr, sync::Arc};
 
-use aws_mcp::AwsServer;
+use aws_mcp::{AwsServer, KeychainCredentials};
 use clap::Parser;
 use governance::{
     config::Config,
@@ -47,7 +48,23 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(args: Args, loaded: governance::config::LoadedConfig) -> anyhow::Result<()> {
     governance::server::init_logging();
-    let upstream = AwsServer::new(loaded.config.aws.clone()).await;
+    let keychain = &loaded.config.keychain;
+    // The environment wins: the keychain is not even opened when it has credentials.
+    let stored = match auth::credentials::aws_keychain_credentials(keychain) {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::info!("no AWS credentials from the keychain ({e}); using aws-config's chain");
+            None
+        }
+    };
+    let upstream = AwsServer::new(
+        loaded.config.aws.clone(),
+        stored.map(|entry| KeychainCredentials {
+            keychain: keychain.clone(),
+            entry,
+        }),
+    )
+    .await;
     let kernel = Arc::new(Kernel::new(loaded, "aws-mcp")?);
     let server = GovernedServer::new(kernel, upstream);
     serve(server, args.http).await?;

@@ -6,7 +6,7 @@ use std::{io::Read, process::ExitCode};
 
 use anyhow::Context;
 use auth::{
-    credentials::{self, AtlassianCredential, GithubEntry},
+    credentials::{self, AtlassianCredential, AwsEntry, AwsTemporaryCredentials, GithubEntry},
     keychain::{Keychain, Tool},
     sso::{Session, Sso},
 };
@@ -21,6 +21,9 @@ pub enum LoginTool {
     Github,
     /// Jira and Confluence: an API token (with `--email`) or a Data Center PAT, from stdin.
     Atlassian,
+    /// AWS: the SSO ID token exchanged for temporary credentials of each role in
+    /// `aws.web_identity_roles` (needs `login sso` first).
+    Aws,
 }
 
 /// `login` options.
@@ -119,8 +122,126 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
                 keychain.backend()
             );
         }
+        LoginTool::Aws => return runtime()?.block_on(aws_login(config, &keychain)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `login aws`: for each configured account, `AssumeRoleWithWebIdentity` with the SSO ID
+/// token (refreshed first when near expiry); what succeeds is kept, what fails is reported.
+async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitCode> {
+    let roles = &config.aws.web_identity_roles;
+    anyhow::ensure!(
+        !roles.is_empty(),
+        "no AWS role to assume: list them per account id under `aws.web_identity_roles` in the \
+         config file (or use an aws-config profile: AWS_PROFILE, aws.account_profiles)"
+    );
+    let session = keychain
+        .load::<Session>(Tool::Sso)?
+        .context("not logged in to SSO: run `claude-enterprise login sso` first")?;
+    let session = auth::sso::fresh_session(&config.sso, keychain, session).await?;
+    let region = aws_config::meta::region::RegionProviderChain::first_try(
+        config
+            .aws
+            .default_region
+            .clone()
+            .map(aws_config::Region::new),
+    )
+    .or_default_provider()
+    .or_else("us-east-1");
+    // AssumeRoleWithWebIdentity is not signed: the ID token is the credential.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .no_credentials()
+        .region(region)
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    let session_name = credentials::role_session_name(&session.user);
+    let mut entry = AwsEntry::default();
+    let mut failed = false;
+    for (account, role_arn) in roles {
+        let assumed = sts
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name(&session_name)
+            .web_identity_token(session.id_token())
+            .duration_seconds(
+                i32::try_from(config.aws.web_identity_session_secs).unwrap_or(i32::MAX),
+            )
+            .send()
+            .await;
+        match assumed
+            .map_err(|e| sts_error(&e))
+            .and_then(|out| temporary_credentials(role_arn, out.credentials))
+        {
+            Ok(credentials) => {
+                println!(
+                    "aws: account {account} as {role_arn} (session {session_name}), expires {}",
+                    credentials
+                        .expiration
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+                entry.accounts.insert(account.clone(), credentials);
+            }
+            Err(message) => {
+                failed = true;
+                eprintln!("aws: account {account} as {role_arn}: {message}");
+            }
+        }
+    }
+    if !entry.accounts.is_empty() {
+        keychain.save(Tool::Aws, &entry)?;
+        println!(
+            "aws: temporary credentials of {} account(s) kept in the {} keychain",
+            entry.accounts.len(),
+            keychain.backend()
+        );
+    }
+    if let Some(name) = credentials::aws_environment() {
+        eprintln!("note: {name} is set, and the environment wins: aws-mcp will not use these");
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// STS's error code and message (an `AccessDenied` names the trust policy at fault), or the
+/// transport failure; never the request, which holds the ID token.
+fn sts_error<E, R>(error: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    match error {
+        SdkError::ServiceError(service) => format!(
+            "STS answered {}: {}",
+            service.err().code().unwrap_or("Error"),
+            service.err().message().unwrap_or("")
+        ),
+        SdkError::TimeoutError(_) => "STS did not answer in time".to_owned(),
+        SdkError::DispatchFailure(_) => "STS could not be reached (connection failed)".to_owned(),
+        other => format!("the STS request failed: {other}"),
+    }
+}
+
+fn temporary_credentials(
+    role_arn: &str,
+    credentials: Option<aws_sdk_sts::types::Credentials>,
+) -> Result<AwsTemporaryCredentials, String> {
+    let c = credentials.ok_or("STS answered without credentials")?;
+    let expiration =
+        chrono::DateTime::from_timestamp(c.expiration.secs(), c.expiration.subsec_nanos())
+            .ok_or("STS answered an expiry out of range")?;
+    Ok(AwsTemporaryCredentials {
+        role_arn: role_arn.to_owned(),
+        access_key_id: c.access_key_id,
+        secret_access_key: c.secret_access_key,
+        session_token: c.session_token,
+        expiration,
+    })
 }
 
 async fn sso_login(loaded: &LoadedConfig, args: &LoginArgs) -> anyhow::Result<Session> {
@@ -156,7 +277,7 @@ pub fn logout(tool: Option<String>, all: bool) -> anyhow::Result<ExitCode> {
         (_, true) => Tool::ALL.to_vec(),
         (None, false) => vec![Tool::Sso],
         (Some(name), false) => vec![Tool::from_name(&name).with_context(|| {
-            format!("unknown tool `{name}`: sso, github or atlassian (jira, confluence)")
+            format!("unknown tool `{name}`: sso, github, atlassian (jira, confluence) or aws")
         })?],
     };
     let mut failed = false;
@@ -252,7 +373,54 @@ pub fn status() -> anyhow::Result<ExitCode> {
         "atlassian",
         credentials::atlassian_credential(&config.keychain).map(|f| f.map(|f| f.source)),
     );
+    aws_status(config);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Per configured account (and any other the keychain holds): present or not, and when the
+/// credentials expire. Never a key.
+fn aws_status(config: &Config) {
+    if let Some(name) = credentials::aws_environment() {
+        println!("aws: from the environment ({name})");
+        return;
+    }
+    let entry = match credentials::aws_keychain_credentials(&config.keychain) {
+        Ok(entry) => entry.unwrap_or_default(),
+        Err(e) => {
+            println!("aws: keychain unavailable: {e}");
+            return;
+        }
+    };
+    let roles = &config.aws.web_identity_roles;
+    if roles.is_empty() && entry.accounts.is_empty() {
+        println!(
+            "aws: aws-config's chain (profiles); no aws.web_identity_roles for `claude-enterprise \
+             login aws`"
+        );
+        return;
+    }
+    println!("aws:");
+    let now = chrono::Utc::now();
+    let accounts: std::collections::BTreeSet<&String> =
+        roles.keys().chain(entry.accounts.keys()).collect();
+    for account in accounts {
+        match entry.accounts.get(account) {
+            None => println!("  {account}: none: run `claude-enterprise login aws`"),
+            Some(c) => {
+                let at = c
+                    .expiration
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                if c.is_expired(now) {
+                    println!(
+                        "  {account}: {}, EXPIRED {at}: run `claude-enterprise login aws`",
+                        c.role_arn
+                    );
+                } else {
+                    println!("  {account}: {}, present, expires {at}", c.role_arn);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

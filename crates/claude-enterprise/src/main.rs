@@ -50,7 +50,7 @@ enum Command {
     },
     /// Log out: revoke the SSO tokens at the IdP and delete keychain entries.
     Logout {
-        /// `sso` (default), `github` or `atlassian` (`jira`, `confluence`).
+        /// `sso` (default), `github`, `atlassian` (`jira`, `confluence`) or `aws`.
         tool: Option<String>,
         /// Every tool.
         #[arg(long, conflicts_with = "tool")]

@@ -11,6 +11,7 @@ use std::{
 
 use auth::{
     config::{KeychainBackend, KeychainConfig},
+    credentials::AwsEntry,
     keychain::{Keychain, Tool},
     sso::Session,
 };
@@ -73,7 +74,11 @@ service = "{service}"
             .env_remove("ATLASSIAN_PAT")
             .env_remove("ATLASSIAN_OAUTH_TOKEN")
             .env_remove("ATLASSIAN_API_TOKEN")
-            .env_remove("DBUS_SESSION_BUS_ADDRESS");
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for name in auth::credentials::AWS_ENVIRONMENT {
+            command.env_remove(name);
+        }
         command
     }
 
@@ -467,6 +472,259 @@ async fn github_mcp_uses_the_keychain_token_and_audits_the_sso_user() {
             session.refresh_token().unwrap(),
         ] {
             assert!(!text.contains(secret), "a token in the log or journal");
+        }
+    }
+}
+
+const AWS_ROLES: [(&str, &str); 2] = [
+    (
+        "123456789012",
+        "arn:aws:iam::123456789012:role/claude-readonly",
+    ),
+    (
+        "210987654321",
+        "arn:aws:iam::210987654321:role/claude-readonly",
+    ),
+];
+
+/// `login aws` against moto's STS with the ID token of a real SSO login, `status`, aws-mcp on
+/// the keychain's credentials (no AWS variable in its environment), an expired entry, and
+/// `logout aws`; no secret in any output, log or journal.
+#[tokio::test]
+async fn aws_login_assumes_each_role_and_aws_mcp_uses_the_keychain() {
+    // aws-mcp is spawned with this process's environment: the keychain path needs none.
+    assert_eq!(
+        auth::credentials::aws_environment(),
+        None,
+        "unset the AWS credential variables to run this test"
+    );
+    testkit::join_fresh_session_keyring();
+    let sandbox = Sandbox::new("keyutils");
+    let moto = testkit::moto();
+    let proxy = testkit::RecordingProxy::start(&moto.url);
+    let config = sandbox.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "[aws]\ndefault_region = \"us-east-1\"\nweb_identity_session_secs = 900\n\
+         [aws.web_identity_roles]\n",
+    );
+    for (account, role) in AWS_ROLES {
+        text.push_str(&format!("\"{account}\" = \"{role}\"\n"));
+    }
+    std::fs::write(&config, text).unwrap();
+    let aws_env = [("AWS_ENDPOINT_URL", proxy.url())];
+
+    let (code, before) = sandbox.run(&["login", "aws"], "", &aws_env);
+    assert_eq!(code, 2, "{before}");
+    assert!(
+        before.contains("run `claude-enterprise login sso` first"),
+        "{before}"
+    );
+
+    sso_login(&sandbox, "alice").await;
+    let (code, login) = sandbox.run(&["login", "aws"], "", &aws_env);
+    assert_eq!(code, 0, "{login}");
+    for (account, role) in AWS_ROLES {
+        let line =
+            format!("aws: account {account} as {role} (session alice@example.test), expires");
+        assert!(login.contains(&line), "{line}: {login}");
+    }
+    assert!(
+        login.contains("temporary credentials of 2 account(s) kept in the keyutils keychain"),
+        "{login}"
+    );
+    let entry: AwsEntry = sandbox.keychain().load(Tool::Aws).unwrap().expect("stored");
+    assert_eq!(
+        entry
+            .accounts
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        AWS_ROLES.map(|(account, _)| account)
+    );
+    let session: Session = sandbox.keychain().load(Tool::Sso).unwrap().unwrap();
+    let mut secrets = vec![
+        session.id_token().to_owned(),
+        session.access_token().to_owned(),
+    ];
+    for c in entry.accounts.values() {
+        assert!(c.access_key_id.starts_with("ASIA"), "temporary credentials");
+        // The access key id is an identifier (CloudTrail shows it, the SDK's debug log too),
+        // not a secret: the secret key and the session token are.
+        secrets.extend([c.secret_access_key.clone(), c.session_token.clone()]);
+    }
+
+    // (environment, what status says)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (
+            &[],
+            &[
+                "  123456789012: arn:aws:iam::123456789012:role/claude-readonly, present, expires",
+                "  210987654321: arn:aws:iam::210987654321:role/claude-readonly, present, expires",
+            ],
+        ),
+        (
+            &[("AWS_PROFILE", "ops")],
+            &["aws: from the environment (AWS_PROFILE)"],
+        ),
+    ];
+    let mut outputs = vec![before, login];
+    for (envs, expected) in cases {
+        let (code, status) = sandbox.run(&["status"], "", envs);
+        assert_eq!(code, 0, "{status}");
+        for line in *expected {
+            assert!(status.contains(line), "{envs:?}: {line}: {status}");
+        }
+        outputs.push(status);
+    }
+
+    let state = sandbox.dir.path().join("home/state");
+    let home = sandbox.dir.path().join("home");
+    let spawn = || {
+        let mut server = testkit::McpStdio::spawn(
+            &testkit::workspace_bin("aws-mcp"),
+            &[],
+            &[
+                ("CLAUDE_ENTERPRISE_CONFIG", config.to_str().unwrap()),
+                ("XDG_STATE_HOME", state.to_str().unwrap()),
+                ("HOME", home.to_str().unwrap()),
+                ("AWS_ENDPOINT_URL", proxy.url()),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("CLAUDE_ENTERPRISE_LOG", "debug"),
+            ],
+        );
+        server.initialize();
+        server
+    };
+    let mut server = spawn();
+    // (arguments, instance ids expected: moto's seeded ones live in 123456789012)
+    let seeded: Vec<&str> = moto.seeded["instance_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let cases: &[(serde_json::Value, &[&str])] = &[
+        (serde_json::json!({}), &seeded),
+        (serde_json::json!({"account": "123456789012"}), &seeded),
+        (serde_json::json!({"account": "210987654321"}), &[]),
+    ];
+    for (args, expected) in cases {
+        let result = server.call("aws_describe_instances", args.clone());
+        assert_ne!(result["isError"], true, "{args}: {result}");
+        let ids: Vec<&str> = result["structuredContent"]["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["instance_id"].as_str().unwrap())
+            .collect();
+        for id in *expected {
+            assert!(ids.contains(id), "{args}: {id} in {ids:?}");
+        }
+        if expected.is_empty() {
+            assert!(ids.is_empty(), "{args}: another account: {ids:?}");
+        }
+    }
+    let requests = proxy.requests();
+    let action = |name: &str| {
+        let action = format!("Action={name}");
+        requests
+            .iter()
+            .filter(|r| r.body.contains(&action))
+            .collect::<Vec<_>>()
+    };
+    let (assumed, described) = (
+        action("AssumeRoleWithWebIdentity"),
+        action("DescribeInstances"),
+    );
+    assert_eq!(assumed.len(), 2, "one AssumeRoleWithWebIdentity per role");
+    assert!(
+        assumed.iter().all(|r| !r.had_authorization),
+        "the ID token is the credential: not signed"
+    );
+    assert!(
+        described.len() == 3 && described.iter().all(|r| r.had_authorization),
+        "the calls were signed with the keychain's credentials"
+    );
+    let mut logs = vec![server.stderr()];
+    drop(server);
+
+    let mut expired = entry.clone();
+    expired.accounts.get_mut("210987654321").unwrap().expiration =
+        chrono::Utc::now() - chrono::Duration::minutes(1);
+    sandbox.keychain().save(Tool::Aws, &expired).unwrap();
+    let (_, status) = sandbox.run(&["status"], "", &[]);
+    assert!(
+        status.contains("  210987654321: arn:aws:iam::210987654321:role/claude-readonly, EXPIRED")
+            && status.contains("run `claude-enterprise login aws`"),
+        "{status}"
+    );
+    outputs.push(status);
+    let mut server = spawn();
+    let result = server.call(
+        "aws_describe_instances",
+        serde_json::json!({"account": "210987654321"}),
+    );
+    assert_eq!(result["isError"], true, "{result}");
+    let message = testkit::result_text(&result);
+    assert!(
+        message.contains("the AWS credentials for account 210987654321")
+            && message.contains("expired at")
+            && message.contains("run `claude-enterprise login aws`"),
+        "{message}"
+    );
+    let fresh = server.call(
+        "aws_describe_instances",
+        serde_json::json!({"account": "123456789012"}),
+    );
+    assert_ne!(
+        fresh["isError"], true,
+        "the other account still works: {fresh}"
+    );
+    outputs.push(result.to_string());
+    logs.push(server.stderr());
+    drop(server);
+
+    let (code, logout) = sandbox.run(&["logout", "aws"], "", &[]);
+    assert_eq!(code, 0, "{logout}");
+    assert!(
+        logout.contains("aws: logged out (keychain entry deleted)"),
+        "{logout}"
+    );
+    assert!(
+        sandbox
+            .keychain()
+            .load::<AwsEntry>(Tool::Aws)
+            .unwrap()
+            .is_none()
+    );
+    let (_, after) = sandbox.run(&["status"], "", &[]);
+    assert!(
+        after.contains("  123456789012: none: run `claude-enterprise login aws`"),
+        "{after}"
+    );
+    outputs.extend([logout, after]);
+
+    let journal: String = sandbox
+        .files()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(
+        journal.contains("\"account\":\"210987654321\""),
+        "the calls were audited: {:?}",
+        sandbox.files()
+    );
+    for text in outputs.iter().chain(&logs).chain([&journal]) {
+        for (n, secret) in secrets.iter().enumerate() {
+            let line = text.lines().find(|l| l.contains(secret.as_str()));
+            assert!(
+                line.is_none(),
+                "secret #{n} was shown: {}",
+                line.unwrap_or_default()
+                    .replace(secret.as_str(), "<SECRET>")
+            );
         }
     }
 }

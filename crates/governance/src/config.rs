@@ -203,6 +203,16 @@ pub struct AwsConfig {
     pub production_accounts: Vec<String>,
     /// Per account id, the aws-config profile whose credentials reach it.
     pub account_profiles: BTreeMap<String, String>,
+    /// Per account id, the IAM role (ARN) `claude-enterprise login aws` assumes there with the
+    /// SSO ID token (`AssumeRoleWithWebIdentity`; the role trusts the IdP as an OIDC
+    /// provider). The temporary credentials are kept in the keychain and used by `aws-mcp`
+    /// when the environment gives no AWS credentials; calls that name no account use the
+    /// lowest account id here. An account listed here and in `account_profiles` uses the
+    /// keychain while its credentials are there.
+    pub web_identity_roles: BTreeMap<String, String>,
+    /// Lifetime asked for the web identity credentials, in seconds (STS allows 900 up to the
+    /// role's maximum session duration).
+    pub web_identity_session_secs: u32,
     /// Most datapoints one metrics call returns; the period grows to fit.
     pub max_datapoints: u32,
     /// Most log rows one logs call returns.
@@ -226,6 +236,8 @@ impl Default for AwsConfig {
             allowed_accounts: Vec::new(),
             production_accounts: Vec::new(),
             account_profiles: BTreeMap::new(),
+            web_identity_roles: BTreeMap::new(),
+            web_identity_session_secs: 3600,
             max_datapoints: 1440,
             max_log_rows: 200,
             max_range_days: 90,
