@@ -304,29 +304,25 @@ impl JiraServer {
             .collect()
     }
 
-    /// `fields` of a write resolved to ids, financial ones refused for this caller.
+    /// `fields` of a write resolved to the ids Jira expects (financial ones were refused in
+    /// `authorize`).
     async fn written_fields(
         &self,
         fields: &BTreeMap<String, Value>,
-        financial: Option<&Financial>,
     ) -> Result<Map<String, Value>, ToolError> {
-        let mut out = Map::new();
         if fields.is_empty() {
-            return Ok(out);
+            return Ok(Map::new());
         }
         let meta = self.field_meta().await?;
-        for (key, value) in fields {
-            let id = meta.resolve(key).unwrap_or_else(|| key.clone());
-            if let Some(financial) = financial
-                && (financial.matches(key) || financial.matches(&id))
-            {
-                return Err(ToolError::Denied(
-                    self.financial_denial(key, "it cannot be set by your role"),
-                ));
-            }
-            out.insert(id, value.clone());
-        }
-        Ok(out)
+        Ok(fields
+            .iter()
+            .map(|(key, value)| {
+                (
+                    meta.resolve(key).unwrap_or_else(|| key.clone()),
+                    value.clone(),
+                )
+            })
+            .collect())
     }
 
     fn mask(&self, value: &mut Value, financial: Option<&Financial>) -> usize {
@@ -506,9 +502,8 @@ impl JiraServer {
         Ok(masked_output(value, masked).with_resource("issue_key", issue["key"].clone()))
     }
 
-    async fn create_issue(&self, a: CreateIssue, caller: &Caller) -> Result<ToolOutput, ToolError> {
-        let financial = self.financial_for(caller).await?;
-        let mut fields = self.written_fields(&a.fields, financial.as_ref()).await?;
+    async fn create_issue(&self, a: CreateIssue) -> Result<ToolOutput, ToolError> {
+        let mut fields = self.written_fields(&a.fields).await?;
         fields.insert("project".into(), json!({"key": a.project}));
         fields.insert("issuetype".into(), json!({"name": a.issue_type}));
         fields.insert("summary".into(), a.summary.clone().into());
@@ -543,9 +538,8 @@ impl JiraServer {
         Ok(ToolOutput::new(value).with_resource("issue_key", key))
     }
 
-    async fn update_issue(&self, a: UpdateIssue, caller: &Caller) -> Result<ToolOutput, ToolError> {
-        let financial = self.financial_for(caller).await?;
-        let mut fields = self.written_fields(&a.fields, financial.as_ref()).await?;
+    async fn update_issue(&self, a: UpdateIssue) -> Result<ToolOutput, ToolError> {
+        let mut fields = self.written_fields(&a.fields).await?;
         if let Some(summary) = &a.summary {
             fields.insert("summary".into(), summary.clone().into());
         }
@@ -972,9 +966,12 @@ impl Upstream for JiraServer {
             }
             rule = "jira.financial_fields";
         }
-        if let Some(financial) = &financial {
+        if let Some(financial) = &financial
+            && !call.written_fields().is_empty()
+        {
+            let meta = self.field_meta().await?;
             for key in call.written_fields() {
-                let id = self.field_meta().await?.resolve(key);
+                let id = meta.resolve(key);
                 if financial.matches(key) || id.as_deref().is_some_and(|id| financial.matches(id)) {
                     let decision = self.financial_denial(key, "it cannot be set by your role");
                     return Ok(Authorization {
@@ -994,8 +991,8 @@ impl Upstream for JiraServer {
         match call {
             Call::SearchIssues(a) => self.search(a, caller).await,
             Call::GetIssue(a) => self.get_issue(a, caller).await,
-            Call::CreateIssue(a) => self.create_issue(a, caller).await,
-            Call::UpdateIssue(a) => self.update_issue(a, caller).await,
+            Call::CreateIssue(a) => self.create_issue(a).await,
+            Call::UpdateIssue(a) => self.update_issue(a).await,
             Call::AddComment(a) => self.add_comment(a).await,
             Call::TransitionIssue(a) => self.transition(a).await,
             Call::GetProject(a) => self.get_project(&a.project_key).await,
