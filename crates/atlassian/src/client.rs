@@ -9,7 +9,10 @@
 
 use std::{fmt, time::Duration};
 
-use auth::config::KeychainConfig;
+use auth::{
+    atlassian::AtlassianGrant,
+    config::{AtlassianOAuthConfig, KeychainConfig},
+};
 use governance::{config::Deployment, server::ToolError};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
@@ -71,8 +74,24 @@ pub fn find_credential(keychain: &KeychainConfig) -> Option<Credential> {
 pub fn credential_email(credential: &Credential) -> Option<&str> {
     match credential {
         Credential::Basic { email, .. } => Some(email),
-        Credential::Bearer { .. } => None,
+        Credential::Bearer { .. } | Credential::OAuth(_) => None,
     }
+}
+
+/// Where an OAuth (3LO) grant is refreshed and kept: the `[oauth.atlassian]` section and the
+/// keychain it came from.
+#[derive(Debug, Clone)]
+pub struct OAuthRefresh {
+    /// The app's endpoints and the refresh margin.
+    pub oauth: AtlassianOAuthConfig,
+    /// The keychain the refreshed grant is written back to.
+    pub keychain: KeychainConfig,
+}
+
+/// How one request authenticates, resolved from the credential.
+enum Authorization {
+    Basic { email: String, api_token: String },
+    Bearer(String),
 }
 
 /// One Atlassian site as the client reaches it.
@@ -118,6 +137,12 @@ pub enum AtlassianError {
     /// No credentials in the environment or the keychain.
     #[error("no Atlassian credentials: {LOGIN_HINT}")]
     NoCredentials,
+    /// The OAuth grant could not be refreshed, or does not cover the configured site.
+    #[error("Atlassian OAuth: {message}; run `claude-enterprise login atlassian` again")]
+    OAuth {
+        /// What is wrong.
+        message: String,
+    },
     /// The site answered with an error status.
     #[error("{}", status_message(*.status, .product, .what, .message))]
     Status {
@@ -205,7 +230,9 @@ impl From<AtlassianError> for ToolError {
     fn from(error: AtlassianError) -> Self {
         let text = error.to_string();
         match error {
-            AtlassianError::NoCredentials => ToolError::Unauthorized(text),
+            AtlassianError::NoCredentials | AtlassianError::OAuth { .. } => {
+                ToolError::Unauthorized(text)
+            }
             AtlassianError::NotConfigured { .. } | AtlassianError::BadUrl { .. } => {
                 ToolError::Unavailable(text)
             }
@@ -263,6 +290,9 @@ pub struct AtlassianClient {
     site: Site,
     credential: Option<Credential>,
     http: OnceCell<reqwest::Client>,
+    refresh: Option<OAuthRefresh>,
+    /// The freshest OAuth grant, once one was refreshed (the credential is the stored one).
+    grant: tokio::sync::Mutex<Option<AtlassianGrant>>,
 }
 
 impl fmt::Debug for AtlassianClient {
@@ -292,7 +322,92 @@ impl AtlassianClient {
             site,
             credential,
             http: OnceCell::new(),
+            refresh: None,
+            grant: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Refreshes an OAuth grant before it expires, through `refresh`, and writes the new
+    /// grant back to its keychain. Without it an OAuth grant is used until it expires.
+    pub fn with_oauth_refresh(mut self, refresh: OAuthRefresh) -> Self {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// The base URL and authorization of the next request. An OAuth grant goes through the
+    /// API gateway (`<api_url>/ex/<product>/<cloud id>` and the site's context path), with its
+    /// access token refreshed first when due.
+    async fn route(
+        &self,
+        site_url: &str,
+        credential: &Credential,
+    ) -> Result<(String, Authorization), AtlassianError> {
+        let grant = match credential {
+            Credential::Basic { email, api_token } => {
+                return Ok((
+                    site_url.trim_end_matches('/').to_owned(),
+                    Authorization::Basic {
+                        email: email.clone(),
+                        api_token: api_token.clone(),
+                    },
+                ));
+            }
+            Credential::Bearer { token } => {
+                return Ok((
+                    site_url.trim_end_matches('/').to_owned(),
+                    Authorization::Bearer(token.clone()),
+                ));
+            }
+            Credential::OAuth(grant) => grant,
+        };
+        let mut freshest = self.grant.lock().await;
+        let current = freshest.clone().unwrap_or_else(|| grant.clone());
+        let current = match &self.refresh {
+            Some(refresh) => {
+                auth::atlassian::fresh_grant(&refresh.oauth, &refresh.keychain, current)
+                    .await
+                    .map_err(|e| AtlassianError::OAuth {
+                        message: e.to_string(),
+                    })?
+            }
+            None => current,
+        };
+        *freshest = Some(current.clone());
+        drop(freshest);
+        let site = current
+            .site_for(site_url)
+            .ok_or_else(|| AtlassianError::OAuth {
+                message: format!(
+                    "the grant does not cover {site_url} (it covers: {}); set `{}` to one of \
+                     them, or grant this site at login",
+                    current
+                        .sites
+                        .iter()
+                        .map(|s| s.url.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.site.product.url_setting().0
+                ),
+            })?;
+        let api_url = self.refresh.as_ref().map_or_else(
+            || AtlassianOAuthConfig::default().api_url,
+            |r| r.oauth.api_url.clone(),
+        );
+        let context_path = reqwest::Url::parse(site_url)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let product = match self.site.product {
+            Product::Jira => "jira",
+            Product::Confluence => "confluence",
+        };
+        Ok((
+            format!(
+                "{}/ex/{product}/{}{context_path}",
+                api_url.trim_end_matches('/'),
+                site.id
+            ),
+            Authorization::Bearer(current.access_token().to_owned()),
+        ))
     }
 
     /// The site.
@@ -375,7 +490,8 @@ impl AtlassianClient {
             return Err(AtlassianError::NoCredentials);
         };
         let http = self.http().await?;
-        let url = format!("{}{path}", base.trim_end_matches('/'));
+        let (base, authorization) = self.route(base, credential).await?;
+        let url = format!("{base}{path}");
         let retry_reads = method == Method::GET;
         let mut attempt = 0u32;
         loop {
@@ -389,11 +505,11 @@ impl AtlassianClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            request = match credential {
-                Credential::Basic { email, api_token } => {
+            request = match &authorization {
+                Authorization::Basic { email, api_token } => {
                     request.basic_auth(email, Some(api_token))
                 }
-                Credential::Bearer { token } => request.bearer_auth(token),
+                Authorization::Bearer(token) => request.bearer_auth(token),
             };
             let failure = match request.send().await {
                 Err(e) if e.is_timeout() => AtlassianError::Timeout {

@@ -13,6 +13,6 @@ pub mod storage;
 pub mod wiki;
 
 pub use client::{
-    AtlassianClient, AtlassianError, Credential, LOGIN_HINT, Product, Site, credential_email,
-    find_credential,
+    AtlassianClient, AtlassianError, Credential, LOGIN_HINT, OAuthRefresh, Product, Site,
+    credential_email, find_credential,
 };

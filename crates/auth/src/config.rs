@@ -107,6 +107,109 @@ impl Default for KeychainConfig {
     }
 }
 
+/// The OAuth apps `claude-enterprise login` uses per tool (`[oauth.github]`,
+/// `[oauth.atlassian]`). Their client secrets never go in this file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuthConfig {
+    /// GitHub's OAuth device flow (`login github` without `--with-token`).
+    pub github: GithubOAuthConfig,
+    /// Atlassian Cloud's OAuth 2.0 (3LO) (`login atlassian` without `--with-token`).
+    pub atlassian: AtlassianOAuthConfig,
+}
+
+/// A GitHub OAuth app (or GitHub App) with the device flow enabled, on github.com or a
+/// GitHub Enterprise Server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubOAuthConfig {
+    /// The app's client id (public: the device flow needs no secret). Unset: `login github`
+    /// takes a token on stdin only (`--with-token`).
+    pub client_id: Option<String>,
+    /// Scopes asked for (an OAuth app's; a GitHub App's permissions come from the app).
+    pub scopes: Vec<String>,
+    /// Where the device flow runs: `https://github.com`, or `https://HOST` for GitHub
+    /// Enterprise Server. Unset: derived from `github.api_url` (`https://api.github.com` ->
+    /// `https://github.com`, `https://HOST/api/v3` -> `https://HOST`).
+    pub web_url: Option<String>,
+    /// A PEM file of CA certificates trusted for that host beside the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Longest wait for the user to enter the code, in seconds.
+    pub login_timeout_secs: u64,
+}
+
+impl Default for GithubOAuthConfig {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            scopes: ["repo", "read:org"].map(str::to_owned).to_vec(),
+            web_url: None,
+            ca_file: None,
+            login_timeout_secs: 900,
+        }
+    }
+}
+
+/// An Atlassian OAuth 2.0 (3LO) app from developer.atlassian.com. Its client secret is read
+/// from `ATLASSIAN_OAUTH_CLIENT_SECRET` at login and kept in the keychain entry, beside the
+/// tokens, for refreshes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AtlassianOAuthConfig {
+    /// The app's client id. Unset: `login atlassian` takes a token on stdin only.
+    pub client_id: Option<String>,
+    /// Scopes asked for; `offline_access` brings the refresh token.
+    pub scopes: Vec<String>,
+    /// The authorization endpoint.
+    pub authorize_url: String,
+    /// The token endpoint (code exchange and refresh).
+    pub token_url: String,
+    /// The API gateway: `<api_url>/oauth/token/accessible-resources` lists the sites the grant
+    /// covers, and calls go to `<api_url>/ex/jira/<cloud id>` and
+    /// `<api_url>/ex/confluence/<cloud id>/wiki`.
+    pub api_url: String,
+    /// Loopback port of the redirect, `http://127.0.0.1:PORT/callback`: Atlassian matches the
+    /// app's callback URL exactly, so register this one. 0: any free port (for providers that
+    /// allow any loopback port).
+    pub redirect_port: u16,
+    /// Tokens are refreshed when they expire within this many seconds.
+    pub refresh_margin_secs: u64,
+    /// Longest wait for the browser to complete the login, in seconds.
+    pub login_timeout_secs: u64,
+    /// A PEM file of CA certificates trusted for these endpoints beside the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for AtlassianOAuthConfig {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            scopes: [
+                "read:jira-work",
+                "write:jira-work",
+                "read:jira-user",
+                "read:confluence-content.all",
+                "write:confluence-content",
+                "read:confluence-space.summary",
+                "search:confluence",
+                "read:page:confluence",
+                "write:page:confluence",
+                "read:space:confluence",
+                "offline_access",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            authorize_url: "https://auth.atlassian.com/authorize".to_owned(),
+            token_url: "https://auth.atlassian.com/oauth/token".to_owned(),
+            api_url: "https://api.atlassian.com".to_owned(),
+            redirect_port: 8765,
+            refresh_margin_secs: 300,
+            login_timeout_secs: 300,
+            ca_file: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,14 +65,25 @@ pub struct GithubEntry {
     pub token: String,
     /// The GitHub host it is for (`github.com`, or a GitHub Enterprise Server host).
     pub host: String,
+    /// When the token expires: GitHub App user tokens do (eight hours); OAuth app tokens and
+    /// personal access tokens read from stdin carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl GithubEntry {
+    /// Whether the token is known to be expired at `now`.
+    pub fn is_expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 impl std::fmt::Debug for GithubEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "GithubEntry {{ token: <redacted>, host: {:?} }}",
-            self.host
+            "GithubEntry {{ token: <redacted>, host: {:?}, expires_at: {:?} }}",
+            self.host, self.expires_at
         )
     }
 }
@@ -94,6 +105,10 @@ pub enum AtlassianCredential {
         /// The token.
         token: String,
     },
+    /// An Atlassian Cloud OAuth 2.0 (3LO) grant from `claude-enterprise login atlassian`:
+    /// Bearer tokens for the API gateway, refreshed before expiry.
+    #[serde(rename = "oauth")]
+    OAuth(crate::atlassian::AtlassianGrant),
 }
 
 impl std::fmt::Debug for AtlassianCredential {
@@ -103,6 +118,7 @@ impl std::fmt::Debug for AtlassianCredential {
                 write!(f, "Basic {{ email: {email:?}, api_token: <redacted> }}")
             }
             AtlassianCredential::Bearer { .. } => f.write_str("Bearer { token: <redacted> }"),
+            AtlassianCredential::OAuth(grant) => write!(f, "OAuth({grant:?})"),
         }
     }
 }
@@ -112,7 +128,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// The GitHub token: `GITHUB_TOKEN`, else the keychain entry written by `claude-enterprise
-/// login github`. `Ok(None)`: neither. `Err`: no variable, and the keychain failed.
+/// login github`. `Ok(None)`: neither, or the stored token has expired (logged, with the
+/// command). `Err`: no variable, and the keychain failed.
 pub fn github_token(keychain: &KeychainConfig) -> Result<Option<Found<String>>> {
     if let Some(token) = env(GITHUB_TOKEN_ENV) {
         return Ok(Some(Found {
@@ -122,6 +139,16 @@ pub fn github_token(keychain: &KeychainConfig) -> Result<Option<Found<String>>> 
     }
     Ok(Keychain::open(keychain)?
         .load::<GithubEntry>(Tool::Github)?
+        .filter(|entry| {
+            let expired = entry.is_expired(chrono::Utc::now());
+            if expired {
+                tracing::warn!(
+                    "the GitHub token in the keychain has expired: run `claude-enterprise login \
+                     github`"
+                );
+            }
+            !expired
+        })
         .map(|entry| Found {
             value: entry.token,
             source: Source::Keychain,

@@ -40,6 +40,38 @@ impl HttpClient {
         let client = self.client.clone();
         move |request| Box::pin(send(client.clone(), request))
     }
+
+    /// [`HttpClient::caller`] with every response passed through `adapt` (a provider's
+    /// deviation from the OAuth wire format, mended before `oauth2` reads it).
+    pub(crate) fn caller_adapting(
+        &self,
+        adapt: fn(openidconnect::HttpResponse) -> openidconnect::HttpResponse,
+    ) -> impl Fn(openidconnect::HttpRequest) -> Answer + use<> {
+        let client = self.client.clone();
+        move |request| {
+            let answer = send(client.clone(), request);
+            Box::pin(async move { answer.await.map(adapt) })
+        }
+    }
+
+    /// `GET url` with a Bearer token: the status and the body.
+    pub(crate) async fn get_with_bearer(
+        &self,
+        url: &str,
+        token: &str,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| chain(&e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| chain(&e))?;
+        Ok((status, body.to_vec()))
+    }
 }
 
 async fn send(
@@ -85,4 +117,25 @@ pub(crate) fn token_error(what: &'static str, e: openidconnect::ConfigurationErr
         what,
         message: e.to_string(),
     }
+}
+
+/// A token endpoint's failure in words: its error code and description, or the transport
+/// failure; never the body of a response that did not parse (it may hold tokens).
+pub(crate) fn request_error<
+    E: std::error::Error + 'static,
+    T: openidconnect::ErrorResponse + 'static,
+>(
+    what: &'static str,
+    e: openidconnect::RequestTokenError<E, T>,
+) -> Error {
+    let message = match &e {
+        openidconnect::RequestTokenError::ServerResponse(response) => response.to_string(),
+        openidconnect::RequestTokenError::Request(inner) => chain(inner),
+        // The body may hold tokens: name the parse error only.
+        openidconnect::RequestTokenError::Parse(inner, _body) => {
+            format!("unexpected response: {inner}")
+        }
+        openidconnect::RequestTokenError::Other(message) => message.clone(),
+    };
+    Error::Token { what, message }
 }

@@ -5,6 +5,9 @@
 //!   revocation) and the logged-in user's [`sso::Identity`] (user and mapped roles).
 //! - [`keychain`]: the OS keychain ([`keychain::Keychain`]), one entry per [`keychain::Tool`];
 //!   no keychain means no storage at all, never a file.
+//! - [`github`]: GitHub's OAuth device flow (github.com or GitHub Enterprise Server).
+//! - [`atlassian`]: Atlassian Cloud's OAuth 2.0 (3LO) with PKCE on a loopback redirect, the
+//!   sites a grant covers, and refresh (rotating refresh tokens, written back).
 //! - [`credentials`]: what a server calls to get its upstream credential, the environment
 //!   first (containers, CI), then the keychain.
 //!
@@ -13,11 +16,14 @@
 //! `[keychain]` sections are its [`config`] types, embedded by `governance::config`.
 #![deny(missing_docs)]
 
+pub mod atlassian;
 pub mod config;
 pub mod credentials;
 mod error;
+pub mod github;
 mod http;
 pub mod keychain;
+mod loopback;
 pub mod sso;
 
 pub use error::{Error, IdTokenRejection, Result};

@@ -12,8 +12,8 @@ use openidconnect::{
     ClaimsVerificationError, ClientId, CsrfToken, DeviceAuthorizationUrl, EmptyExtraTokenFields,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IntrospectionUrl, IssuerUrl,
     Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    RefreshToken, RequestTokenError, RevocationUrl, Scope, SignatureVerificationError,
-    StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
+    RefreshToken, RevocationUrl, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
         CoreClientAuthMethod, CoreDeviceAuthorizationResponse, CoreErrorResponseType,
@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::{
     Error, IdTokenRejection, Result,
     config::{KeychainConfig, SsoConfig},
-    http::{HttpClient, token_error},
+    http::{HttpClient, request_error, token_error},
     keychain::{Keychain, Tool},
 };
 
@@ -304,22 +304,10 @@ impl Sso {
         pending: PendingLogin,
         query: &HashMap<String, String>,
     ) -> Result<Session> {
-        if let Some(error) = query.get("error") {
-            let description = query.get("error_description").map_or("", String::as_str);
-            return Err(Error::Refused(
-                format!("{error} {description}").trim().to_owned(),
-            ));
-        }
-        // Constant-time comparison is moot for a one-shot random value; equality suffices.
-        if query.get("state").map(String::as_str) != Some(pending.state.secret().as_str()) {
-            return Err(Error::StateMismatch);
-        }
-        let code = query
-            .get("code")
-            .ok_or_else(|| Error::Refused("the redirect carried no code".into()))?;
+        let code = crate::loopback::code(query, pending.state.secret())?;
         let client = self.client();
         let response = client
-            .exchange_code(AuthorizationCode::new(code.clone()))
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| token_error("the code exchange", e))?
             .set_pkce_verifier(pending.verifier)
             .set_redirect_uri(Cow::Borrowed(&pending.redirect))
@@ -332,48 +320,13 @@ impl Sso {
     /// Logs in through the browser: listens on `127.0.0.1:sso.redirect_port`, calls `announce`
     /// with the URL to open, and completes the login with the first redirect that arrives.
     pub async fn login_with_browser(&self, announce: impl FnOnce(&url::Url)) -> Result<Session> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.config.redirect_port))
-            .await
-            .map_err(|source| Error::Io {
-                what: format!(
-                    "cannot listen on 127.0.0.1:{} for the login redirect",
-                    self.config.redirect_port
-                ),
-                source,
-            })?;
-        let port = listener.local_addr().map_err(|source| Error::Io {
-            what: "loopback listener".into(),
-            source,
-        })?;
-        let pending = self.start_login(&format!("http://127.0.0.1:{}/callback", port.port()))?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<HashMap<String, String>>(1);
-        let app = axum::Router::new().route(
-            "/callback",
-            axum::routing::get(
-                move |axum::extract::Query(query): axum::extract::Query<
-                    HashMap<String, String>,
-                >| {
-                    let tx = tx.clone();
-                    async move {
-                        let _ = tx.send(query).await;
-                        axum::response::Html(
-                            "<!doctype html><title>claude-enterprise</title>\
-                             <p>Login received. You can close this window and return to the \
-                             terminal.</p>",
-                        )
-                    }
-                },
-            ),
-        );
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let redirect = crate::loopback::Redirect::bind(self.config.redirect_port).await?;
+        let pending = self.start_login(redirect.uri())?;
         announce(&pending.url);
-        let timeout = Duration::from_secs(self.config.login_timeout_secs);
-        let query = tokio::time::timeout(timeout, rx.recv()).await;
-        server.abort();
-        match query {
-            Ok(Some(query)) => self.complete_login(pending, &query).await,
-            _ => Err(Error::Timeout(self.config.login_timeout_secs)),
-        }
+        let query = redirect
+            .wait(Duration::from_secs(self.config.login_timeout_secs))
+            .await?;
+        self.complete_login(pending, &query).await
     }
 
     /// Logs in with the device authorization grant (RFC 8628): `announce` shows where to go
@@ -564,20 +517,6 @@ impl Sso {
                 .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
         })
     }
-}
-
-fn request_error<E: std::error::Error + 'static, T: openidconnect::ErrorResponse + 'static>(
-    what: &'static str,
-    e: RequestTokenError<E, T>,
-) -> Error {
-    let message = match &e {
-        RequestTokenError::ServerResponse(response) => response.to_string(),
-        RequestTokenError::Request(inner) => crate::http::chain(inner),
-        // The body may hold tokens: name the parse error only.
-        RequestTokenError::Parse(inner, _body) => format!("unexpected response: {inner}"),
-        RequestTokenError::Other(message) => message.clone(),
-    };
-    Error::Token { what, message }
 }
 
 /// The SSO identity of the logged-in user, from the session in the keychain: `None` when SSO

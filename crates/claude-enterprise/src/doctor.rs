@@ -1,5 +1,6 @@
 //! `claude-enterprise doctor`: spawns each installed server, does the MCP handshake, and reports
-//! tools, credentials (present or not, never their value), the config in force and the
+//! tools, credentials (from the environment or the keychain, with their expiry; never their
+//! value), the config in force and the
 //! journal's health. Exit 1 when something is broken; a missing credential is only a warning,
 //! since servers still start and list their tools without one.
 
@@ -48,9 +49,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
             .unwrap_or("(from the upstream's who-am-I)"),
         roles.join(", ")
     );
+    for line in crate::credential_report::report(auth::keychain::Tool::Sso, &config) {
+        let mark = if line.ok { "ok  " } else { "warn" };
+        println!("{mark}  sso       {}", line.text);
+    }
     broken += journal(&config);
     for server in SERVERS {
-        broken += runtime.block_on(check_server(server, policy.as_ref().ok(), roles));
+        broken += runtime.block_on(check_server(server, &config, policy.as_ref().ok(), roles));
     }
     Ok(if broken == 0 {
         println!("\nall checks passed");
@@ -96,15 +101,14 @@ fn journal(config: &Config) -> u32 {
     }
 }
 
-async fn check_server(server: &ServerEntry, policy: Option<&ToolPolicy>, roles: &[String]) -> u32 {
+async fn check_server(
+    server: &ServerEntry,
+    config: &Config,
+    policy: Option<&ToolPolicy>,
+    roles: &[String],
+) -> u32 {
     let name = server.binary;
     let mut broken = 0;
-    let credentials: Vec<&str> = server
-        .credential_env
-        .iter()
-        .copied()
-        .filter(|v| std::env::var(v).is_ok_and(|t| !t.trim().is_empty()))
-        .collect();
     let Some(binary) = find_binary(name) else {
         println!("FAIL  {name:<11} not installed (not beside this binary nor on PATH)");
         return 1;
@@ -167,17 +171,9 @@ async fn check_server(server: &ServerEntry, policy: Option<&ToolPolicy>, roles: 
             broken += 1;
         }
     }
-    if credentials.is_empty() {
-        println!(
-            "warn  {name:<11} no credentials ({} unset): calls will ask you to run `{}`",
-            server.credential_env.join(", "),
-            server.login
-        );
-    } else {
-        println!(
-            "ok    {name:<11} credentials from {}",
-            credentials.join(", ")
-        );
+    for line in crate::credential_report::report(server.tool, config) {
+        let mark = if line.ok { "ok  " } else { "warn" };
+        println!("{mark}  {name:<11} credentials: {}", line.text.trim_start());
     }
     broken
 }

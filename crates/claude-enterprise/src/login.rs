@@ -17,9 +17,11 @@ use governance::config::{Config, LoadedConfig};
 pub enum LoginTool {
     /// The enterprise IdP (OIDC): who you are and your roles, in every audit event.
     Sso,
-    /// GitHub or GitHub Enterprise Server: a token read from stdin (`--with-token`).
+    /// GitHub or GitHub Enterprise Server: the OAuth device flow of `oauth.github`, or a token
+    /// read from stdin (`--with-token`).
     Github,
-    /// Jira and Confluence: an API token (with `--email`) or a Data Center PAT, from stdin.
+    /// Jira and Confluence: OAuth 2.0 (3LO) in the browser with the app of `oauth.atlassian`,
+    /// or an API token (with `--email`) or a Data Center PAT from stdin (`--with-token`).
     Atlassian,
     /// AWS: the SSO ID token exchanged for temporary credentials of each role in
     /// `aws.web_identity_roles` (needs `login sso` first).
@@ -51,19 +53,6 @@ fn read_token() -> anyhow::Result<String> {
     Ok(token)
 }
 
-/// The GitHub host of an API base URL (`https://api.github.com` -> `github.com`,
-/// `https://ghe.corp/api/v3` -> `ghe.corp`).
-fn github_host(api_url: &str) -> String {
-    let host = api_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(api_url)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    host.strip_prefix("api.").unwrap_or(host).to_owned()
-}
-
 pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
     let loaded = Config::load()?;
     let config = &loaded.config;
@@ -82,28 +71,77 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
             );
         }
         LoginTool::Github => {
-            anyhow::ensure!(
-                args.with_token,
-                "pipe a token in: `gh auth token | claude-enterprise login github --with-token` \
-                 (or set GITHUB_TOKEN in the environment)"
-            );
-            let entry = GithubEntry {
-                token: read_token()?,
-                host: github_host(&config.github.api_url),
+            let oauth = &config.oauth.github;
+            let web_url = oauth
+                .web_url
+                .clone()
+                .unwrap_or_else(|| auth::github::web_url_for(&config.github.api_url));
+            let entry = if args.with_token {
+                GithubEntry {
+                    token: read_token()?,
+                    host: auth::github::host_of(&web_url),
+                    expires_at: None,
+                }
+            } else {
+                anyhow::ensure!(
+                    oauth.client_id.is_some(),
+                    "no GitHub OAuth app is configured for the device flow \
+                     (`oauth.github.client_id`): pipe a token in instead: `gh auth token | \
+                     claude-enterprise login github --with-token` (or set GITHUB_TOKEN in the \
+                     environment)"
+                );
+                let no_browser = args.no_browser;
+                runtime()?.block_on(auth::github::device_login(oauth, &web_url, |code| {
+                    eprintln!(
+                        "To log in to GitHub, open {} and enter the code {} (valid {} min)",
+                        code.verification_uri,
+                        code.user_code,
+                        code.expires_in.as_secs() / 60
+                    );
+                    if !no_browser && let Err(e) = open::that_detached(&code.verification_uri) {
+                        eprintln!("(could not open a browser: {e})");
+                    }
+                }))?
             };
             keychain.save(Tool::Github, &entry)?;
             println!(
-                "GitHub token for {} kept in the {} keychain",
+                "GitHub token for {} kept in the {} keychain{}",
                 entry.host,
-                keychain.backend()
+                keychain.backend(),
+                entry.expires_at.map_or(String::new(), |t| format!(
+                    ", expires {}",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
             );
         }
-        LoginTool::Atlassian => {
-            anyhow::ensure!(
-                args.with_token,
-                "pipe a token in: `claude-enterprise login atlassian --with-token [--email \
-                 you@corp.example] < token` (or set ATLASSIAN_* in the environment)"
+        LoginTool::Atlassian if !args.with_token => {
+            let grant = runtime()?.block_on(atlassian_oauth_login(config, args.no_browser))?;
+            keychain.save(Tool::Atlassian, &AtlassianCredential::OAuth(grant.clone()))?;
+            let sites: Vec<&str> = grant.sites.iter().map(|s| s.url.as_str()).collect();
+            println!(
+                "Atlassian OAuth grant for [{}] kept in the {} keychain{}",
+                sites.join(", "),
+                keychain.backend(),
+                if grant.can_refresh() {
+                    "; refreshed automatically"
+                } else {
+                    "; no refresh token (add the offline_access scope)"
+                }
             );
+            for (key, url) in [
+                ("jira.url", &config.jira.url),
+                ("confluence.url", &config.confluence.url),
+            ] {
+                if let Some(url) = url
+                    && grant.site_for(url).is_none()
+                {
+                    eprintln!(
+                        "note: the grant does not cover {key} = {url}: calls there will be refused"
+                    );
+                }
+            }
+        }
+        LoginTool::Atlassian => {
             let token = read_token()?;
             let credential = match args.email.clone() {
                 Some(email) => AtlassianCredential::Basic {
@@ -115,7 +153,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
             keychain.save(Tool::Atlassian, &credential)?;
             let kind = match credential {
                 AtlassianCredential::Basic { .. } => "API token (basic auth)",
-                AtlassianCredential::Bearer { .. } => "personal access token (Bearer)",
+                _ => "personal access token (Bearer)",
             };
             println!(
                 "Atlassian {kind} kept in the {} keychain",
@@ -244,6 +282,39 @@ fn temporary_credentials(
     })
 }
 
+/// `login atlassian` without `--with-token`: the 3LO browser login with the app of
+/// `oauth.atlassian`, its client secret from the environment.
+async fn atlassian_oauth_login(
+    config: &Config,
+    no_browser: bool,
+) -> anyhow::Result<auth::atlassian::AtlassianGrant> {
+    let oauth = &config.oauth.atlassian;
+    anyhow::ensure!(
+        oauth.client_id.is_some(),
+        "no Atlassian OAuth app is configured (`oauth.atlassian.client_id`): pipe a token in \
+         instead: `claude-enterprise login atlassian --with-token [--email you@corp.example] < \
+         token` (or set ATLASSIAN_* in the environment)"
+    );
+    let secret = std::env::var(auth::atlassian::CLIENT_SECRET_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .with_context(|| {
+            format!(
+                "set {} to the OAuth app's client secret (developer.atlassian.com, your app, \
+                 Settings); it is kept in the keychain with the tokens, for refreshes",
+                auth::atlassian::CLIENT_SECRET_ENV
+            )
+        })?;
+    let grant = auth::atlassian::login(oauth, secret.trim(), |url| {
+        eprintln!("Open this URL to log in to Atlassian (waiting for the browser):\n  {url}");
+        if !no_browser && let Err(e) = open::that_detached(url.as_str()) {
+            eprintln!("(could not open a browser: {e})");
+        }
+    })
+    .await?;
+    Ok(grant)
+}
+
 async fn sso_login(loaded: &LoadedConfig, args: &LoginArgs) -> anyhow::Result<Session> {
     let sso = Sso::discover(&loaded.config.sso).await?;
     let session = if args.device {
@@ -360,79 +431,15 @@ pub fn status() -> anyhow::Result<ExitCode> {
         },
     }
 
-    let report = |name: &str, found: auth::Result<Option<credentials::Source>>| match found {
-        Ok(Some(source)) => println!("{name}: present, from the {source}; no expiry recorded"),
-        Ok(None) => println!("{name}: none: run `claude-enterprise login {name}`"),
-        Err(e) => println!("{name}: unavailable: {e}"),
-    };
-    report(
-        "github",
-        credentials::github_token(&config.keychain).map(|f| f.map(|f| f.source)),
-    );
-    report(
-        "atlassian",
-        credentials::atlassian_credential(&config.keychain).map(|f| f.map(|f| f.source)),
-    );
-    aws_status(config);
+    for tool in [Tool::Github, Tool::Atlassian, Tool::Aws] {
+        let lines = crate::credential_report::report(tool, config);
+        let mut lines = lines.iter();
+        if let Some(first) = lines.next() {
+            println!("{}: {}", tool.name(), first.text);
+        }
+        for line in lines {
+            println!("{}", line.text);
+        }
+    }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Per configured account (and any other the keychain holds): present or not, and when the
-/// credentials expire. Never a key.
-fn aws_status(config: &Config) {
-    if let Some(name) = credentials::aws_environment() {
-        println!("aws: from the environment ({name})");
-        return;
-    }
-    let entry = match credentials::aws_keychain_credentials(&config.keychain) {
-        Ok(entry) => entry.unwrap_or_default(),
-        Err(e) => {
-            println!("aws: keychain unavailable: {e}");
-            return;
-        }
-    };
-    let roles = &config.aws.web_identity_roles;
-    if roles.is_empty() && entry.accounts.is_empty() {
-        println!(
-            "aws: aws-config's chain (profiles); no aws.web_identity_roles for `claude-enterprise \
-             login aws`"
-        );
-        return;
-    }
-    println!("aws:");
-    let now = chrono::Utc::now();
-    let accounts: std::collections::BTreeSet<&String> =
-        roles.keys().chain(entry.accounts.keys()).collect();
-    for account in accounts {
-        match entry.accounts.get(account) {
-            None => println!("  {account}: none: run `claude-enterprise login aws`"),
-            Some(c) => {
-                let at = c
-                    .expiration
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                if c.is_expired(now) {
-                    println!(
-                        "  {account}: {}, EXPIRED {at}: run `claude-enterprise login aws`",
-                        c.role_arn
-                    );
-                } else {
-                    println!("  {account}: {}, present, expires {at}", c.role_arn);
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn github_host_from_api_url() {
-        for (api, host) in [
-            ("https://api.github.com", "github.com"),
-            ("https://ghe.corp.example/api/v3", "ghe.corp.example"),
-            ("http://127.0.0.1:4010", "127.0.0.1:4010"),
-        ] {
-            assert_eq!(super::github_host(api), host, "{api}");
-        }
-    }
 }

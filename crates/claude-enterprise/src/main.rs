@@ -5,6 +5,7 @@
 //! local journal; `policy explain` shows what each role sees; `config schema` prints the
 //! config's JSON Schema.
 
+mod credential_report;
 mod doctor;
 mod login;
 mod servers;
@@ -36,9 +37,11 @@ enum Command {
         #[arg(value_enum, default_value = "sso")]
         tool: login::LoginTool,
         /// SSO: use the device authorization grant (a code to enter on another device).
+        /// (GitHub logins without `--with-token` always use the device flow.)
         #[arg(long)]
         device: bool,
-        /// SSO: print the login URL without opening a browser.
+        /// Print the login URL (SSO, Atlassian) or the device page (GitHub) without opening a
+        /// browser.
         #[arg(long)]
         no_browser: bool,
         /// GitHub, Atlassian: read the token from stdin.

@@ -1,53 +1,36 @@
-//! The servers this CLI knows: binary names and the credentials each needs. Tool tables come
+//! The servers this CLI knows: binary names and whose credential each uses. Tool tables come
 //! from the binaries themselves (`<server> --tools`), so the CLI links no upstream SDK.
 
 use std::path::{Path, PathBuf};
 
+use auth::keychain::Tool;
 use serde::Deserialize;
 
 /// One governed MCP server binary.
 pub struct ServerEntry {
     /// Binary name.
     pub binary: &'static str,
-    /// Environment variables that carry its credentials (any one suffices).
-    pub credential_env: &'static [&'static str],
-    /// The command that stores its credentials.
-    pub login: &'static str,
+    /// Whose credential it uses (the environment or that tool's keychain entry).
+    pub tool: Tool,
 }
 
 /// Every server, in the order `doctor` and `policy explain` report them.
 pub const SERVERS: &[ServerEntry] = &[
     ServerEntry {
         binary: "github-mcp",
-        credential_env: &["GITHUB_TOKEN"],
-        login: "claude-enterprise login github",
+        tool: Tool::Github,
     },
     ServerEntry {
         binary: "aws-mcp",
-        credential_env: &[
-            "AWS_PROFILE",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-        ],
-        login: "aws sso login",
+        tool: Tool::Aws,
     },
     ServerEntry {
         binary: "jira-mcp",
-        credential_env: &[
-            "ATLASSIAN_API_TOKEN",
-            "ATLASSIAN_PAT",
-            "ATLASSIAN_OAUTH_TOKEN",
-        ],
-        login: "claude-enterprise login atlassian",
+        tool: Tool::Atlassian,
     },
     ServerEntry {
         binary: "confluence-mcp",
-        credential_env: &[
-            "ATLASSIAN_API_TOKEN",
-            "ATLASSIAN_PAT",
-            "ATLASSIAN_OAUTH_TOKEN",
-        ],
-        login: "claude-enterprise login atlassian",
+        tool: Tool::Atlassian,
     },
 ];
 

@@ -50,7 +50,8 @@ fn doctor_handshakes_every_server_and_reports_missing_credentials() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("no credentials (GITHUB_TOKEN unset)"),
+        run.stdout
+            .contains("warn  github-mcp  credentials: none (GITHUB_TOKEN unset"),
         "{}",
         run.stdout
     );

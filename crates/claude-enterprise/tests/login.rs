@@ -52,6 +52,14 @@ service = "{service}"
         Self { dir, service }
     }
 
+    /// Appends `text` (TOML sections) to the config file.
+    fn append_config(&self, text: &str) {
+        let path = self.dir.path().join("config.toml");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(text);
+        std::fs::write(&path, config).unwrap();
+    }
+
     fn keychain(&self) -> Keychain {
         Keychain::open(&KeychainConfig {
             backend: KeychainBackend::Keyutils,
@@ -128,6 +136,11 @@ service = "{service}"
 }
 
 async fn introspect(token: &str) -> serde_json::Value {
+    introspect_as(token, &[("client_id", "claude-enterprise")]).await
+}
+
+/// Introspection at the test IdP, authenticated as the client the token was issued to.
+async fn introspect_as(token: &str, client: &[(&str, &str)]) -> serde_json::Value {
     let peer = oidc_provider();
     let ca = std::fs::read(&peer.ca_file).unwrap();
     reqwest::Client::builder()
@@ -135,7 +148,7 @@ async fn introspect(token: &str) -> serde_json::Value {
         .build()
         .unwrap()
         .post(format!("{}/token/introspection", peer.issuer))
-        .form(&[("token", token), ("client_id", "claude-enterprise")])
+        .form(&[[("token", token)].as_slice(), client].concat())
         .send()
         .await
         .unwrap()
@@ -147,8 +160,21 @@ async fn introspect(token: &str) -> serde_json::Value {
 /// `login sso --no-browser` with the test as the browser, logging in as `user`; returns
 /// what the CLI printed on stdout and on stderr.
 async fn sso_login(sandbox: &Sandbox, user: &str) -> (String, String) {
+    browser_login(sandbox, &["login", "sso", "--no-browser"], user, &[]).await
+}
+
+/// A browser login (`args` ends with `--no-browser`): the test follows the URL the CLI
+/// prints through the provider's pages as `user`, and delivers the redirect to the CLI's
+/// loopback listener. Returns what the CLI printed on stdout and on stderr.
+async fn browser_login(
+    sandbox: &Sandbox,
+    args: &[&str],
+    user: &str,
+    envs: &[(&str, &str)],
+) -> (String, String) {
     let mut login = sandbox
-        .command(&["login", "sso", "--no-browser"])
+        .command(args)
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -264,7 +290,7 @@ fn tool_tokens_round_trip_through_keyutils_and_the_environment_wins() {
             &[],
             "",
             &[],
-            "github: none: run `claude-enterprise login github`",
+            "github: none (GITHUB_TOKEN unset, no keychain entry): run `claude-enterprise login github`",
         ),
         (
             &["login", "github", "--with-token"],
@@ -359,7 +385,7 @@ fn tool_tokens_round_trip_through_the_secret_service() {
         "keychain: secret-service",
         "github: present, from the keychain",
         "github: logged out (keychain entry deleted)",
-        "github: none: run `claude-enterprise login github`",
+        "github: none (GITHUB_TOKEN unset, no keychain entry): run `claude-enterprise login github`",
     ];
     let mut rest: &str = &stdout;
     for line in expected {
@@ -566,7 +592,7 @@ async fn aws_login_assumes_each_role_and_aws_mcp_uses_the_keychain() {
         ),
         (
             &[("AWS_PROFILE", "ops")],
-            &["aws: from the environment (AWS_PROFILE)"],
+            &["aws: present, from the environment (AWS_PROFILE)"],
         ),
     ];
     let mut outputs = vec![before, login];
@@ -725,6 +751,213 @@ async fn aws_login_assumes_each_role_and_aws_mcp_uses_the_keychain() {
                 line.unwrap_or_default()
                     .replace(secret.as_str(), "<SECRET>")
             );
+        }
+    }
+}
+
+/// `login github` without `--with-token` runs GitHub's device flow: against the test IdP
+/// serving GitHub's own paths (`/login/device/code`, `/login/oauth/access_token`, the code
+/// entered at `/login/device`), the test entering the code as the user.
+#[tokio::test]
+async fn github_device_flow_login_keeps_the_token_and_status_reports_it() {
+    testkit::join_fresh_session_keyring();
+    let sandbox = Sandbox::new("keyutils");
+    let peer = oidc_provider();
+    // Without an OAuth app the device flow is not offered, and the message says what works.
+    let (code, out) = sandbox.run(&["login", "github"], "", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("oauth.github.client_id") && out.contains("--with-token"),
+        "{out}"
+    );
+    sandbox.append_config(&format!(
+        "[oauth.github]\nclient_id = \"github-oauth-app\"\nweb_url = \"{}\"\nca_file = \"{}\"\n\
+         login_timeout_secs = 60\n",
+        peer.issuer,
+        peer.ca_file.display()
+    ));
+    let mut login = sandbox
+        .command(&["login", "github", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(login.stderr.take().unwrap());
+    let mut prompt = String::new();
+    stderr.read_line(&mut prompt).unwrap();
+    let words: Vec<&str> = prompt.split_whitespace().collect();
+    let at = |before: &str| {
+        words[words.iter().position(|w| *w == before).expect(&prompt) + 1].to_owned()
+    };
+    let (page, user_code) = (at("open"), at("code"));
+    assert_eq!(page, format!("{}/login/device", peer.issuer), "{prompt}");
+    match OidcBrowser::new("heidi")
+        .run(
+            &format!("{page}?user_code={user_code}"),
+            "http://127.0.0.1:9/never",
+        )
+        .await
+    {
+        BrowserEnd::Page(done) => assert!(done.contains("Sign-in Success"), "{done}"),
+        BrowserEnd::Redirect(to) => panic!("unexpected redirect to {to}"),
+    }
+    let out = login.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{prompt}");
+    let host = peer.issuer.trim_start_matches("https://");
+    assert!(
+        stdout.contains(&format!(
+            "GitHub token for {host} kept in the keyutils keychain, expires"
+        )),
+        "{stdout}"
+    );
+    let entry: auth::credentials::GithubEntry =
+        sandbox.keychain().load(Tool::Github).unwrap().unwrap();
+    assert_eq!(entry.host, host);
+    let introspection = introspect_as(&entry.token, &[("client_id", "github-oauth-app")]).await;
+    assert_eq!(introspection["active"], true, "{introspection}");
+    assert_eq!(introspection["sub"], "heidi");
+    assert_eq!(introspection["scope"], "repo read:org");
+    let (code, status) = sandbox.run(&["status"], "", &[]);
+    assert_eq!(code, 0, "{status}");
+    assert!(
+        status.contains(&format!(
+            "github: present, from the keychain (keyutils): token for {host}, expires"
+        )),
+        "{status}"
+    );
+    for text in [&stdout, &prompt, &status] {
+        assert!(!text.contains(&entry.token), "token printed: {text}");
+    }
+}
+
+/// `login atlassian` without `--with-token` runs the 3LO code flow (PKCE, loopback redirect)
+/// with a confidential app at the test IdP, reads the sites the grant covers, and keeps the
+/// grant. jira-mcp then calls through the API gateway (`/ex/jira/<cloud id>`, Prism on the
+/// official Jira spec behind it), refreshing the access token first when due and writing the
+/// rotated grant back to the keychain.
+#[tokio::test]
+async fn atlassian_oauth_login_then_jira_mcp_refreshes_the_grant() {
+    testkit::join_fresh_session_keyring();
+    let sandbox = Sandbox::new("keyutils");
+    let peer = oidc_provider();
+    let jira = testkit::atlassian_prism(testkit::AtlassianSpec::JiraPlatform);
+    let gateway = testkit::RecordingProxy::start_mounted(&[("/ex/jira/cloud-acme", &jira)]);
+    // No peer serves Atlassian's accessible-resources: the gateway answers in its documented
+    // shape (developer.atlassian.com, "OAuth 2.0 (3LO) apps", step 3).
+    gateway.inject(
+        "/oauth/token/accessible-resources",
+        200,
+        &[("content-type", "application/json")],
+        r#"[{"id":"cloud-acme","url":"https://acme.atlassian.net","name":"acme","scopes":["read:jira-work","write:jira-work"],"avatarUrl":"https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/flag.png"}]"#,
+        1,
+    );
+    sandbox.append_config(&format!(
+        "[oauth.atlassian]\nclient_id = \"atlassian-3lo-app\"\nauthorize_url = \"{issuer}/auth\"\n\
+         token_url = \"{issuer}/login/oauth/access_token\"\napi_url = \"{gateway}\"\n\
+         redirect_port = 0\nca_file = \"{ca}\"\nscopes = [\"read:jira-work\", \"offline_access\"]\n\
+         refresh_margin_secs = 3600\nlogin_timeout_secs = 60\n\
+         [jira]\nurl = \"https://acme.atlassian.net\"\n",
+        issuer = peer.issuer,
+        gateway = gateway.url(),
+        ca = peer.ca_file.display()
+    ));
+    // The client secret comes from the environment only, and its absence says so.
+    let (code, out) = sandbox.run(&["login", "atlassian", "--no-browser"], "", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("ATLASSIAN_OAUTH_CLIENT_SECRET"), "{out}");
+
+    let secret = ("ATLASSIAN_OAUTH_CLIENT_SECRET", "atlassian-3lo-secret");
+    let (stdout, printed) = browser_login(
+        &sandbox,
+        &["login", "atlassian", "--no-browser"],
+        "ivan",
+        &[secret],
+    )
+    .await;
+    assert!(
+        stdout.contains(
+            "Atlassian OAuth grant for [https://acme.atlassian.net] kept in the keyutils \
+             keychain; refreshed automatically"
+        ),
+        "{stdout}"
+    );
+    let sites = gateway.requests_to("GET", "/oauth/token/accessible-resources");
+    assert!(sites.len() == 1 && sites[0].had_authorization, "{sites:?}");
+    let stored = || match sandbox.keychain().load(Tool::Atlassian).unwrap() {
+        Some(auth::credentials::AtlassianCredential::OAuth(grant)) => grant,
+        other => panic!("no OAuth grant stored: {other:?}"),
+    };
+    let first = stored();
+    assert_eq!(first.sites[0].id, "cloud-acme");
+    let confidential = [
+        ("client_id", "atlassian-3lo-app"),
+        ("client_secret", "atlassian-3lo-secret"),
+    ];
+    assert_eq!(
+        introspect_as(first.access_token(), &confidential).await["active"],
+        true
+    );
+
+    let config = sandbox.dir.path().join("config.toml");
+    let home = sandbox.dir.path().join("home");
+    let state = home.join("state");
+    let mut server = testkit::McpStdio::spawn(
+        &testkit::workspace_bin("jira-mcp"),
+        &[],
+        &[
+            ("CLAUDE_ENTERPRISE_CONFIG", config.to_str().unwrap()),
+            ("XDG_STATE_HOME", state.to_str().unwrap()),
+            ("HOME", home.to_str().unwrap()),
+            ("CLAUDE_ENTERPRISE_LOG", "debug"),
+        ],
+    );
+    server.initialize();
+    let result = server.call("jira_get_issue", serde_json::json!({"issue_key": "ED-1"}));
+    assert_ne!(result["isError"], true, "{result}");
+    let calls = gateway.requests_to("GET", "/ex/jira/cloud-acme/rest/api/3/issue/ED-1");
+    assert!(
+        !calls.is_empty() && calls.iter().all(|r| r.had_authorization && r.status == 200),
+        "{calls:?}"
+    );
+    gateway.assert_no_violations();
+    let refreshed = stored();
+    assert_ne!(
+        refreshed.access_token(),
+        first.access_token(),
+        "due (margin beyond the token's life): refreshed before the call, and kept"
+    );
+    assert_eq!(
+        introspect_as(refreshed.access_token(), &confidential).await["active"],
+        true
+    );
+    let stderr = server.stderr();
+    drop(server);
+    let (code, status) = sandbox.run(&["status"], "", &[]);
+    assert_eq!(code, 0, "{status}");
+    assert!(
+        status.contains(
+            "atlassian: present, from the keychain (keyutils): OAuth grant for \
+             [https://acme.atlassian.net (acme)], access token expires"
+        ),
+        "{status}"
+    );
+    let journal = std::fs::read_dir(state.join("claude-enterprise/audit"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<String>();
+    assert!(
+        journal.contains("get_issue"),
+        "the call was audited: {journal}"
+    );
+    for text in [&stdout, &printed, &status, &stderr, &journal] {
+        for secret in [
+            first.access_token(),
+            refreshed.access_token(),
+            "atlassian-3lo-secret",
+        ] {
+            assert!(!text.contains(secret), "secret in output: {text}");
         }
     }
 }

@@ -17,7 +17,9 @@ pub mod tools;
 
 use std::collections::BTreeMap;
 
-use atlassian::{AtlassianClient, AtlassianError, Credential, Product, Site, storage};
+use atlassian::{
+    AtlassianClient, AtlassianError, Credential, OAuthRefresh, Product, Site, storage,
+};
 use governance::{
     config::{ConfluenceConfig, Deployment},
     identity::Caller,
@@ -54,11 +56,12 @@ pub struct ConfluenceServer {
 }
 
 impl ConfluenceServer {
-    /// Builds the server from its config section, the credential in the environment, and the
-    /// Claude Code session id (for version messages).
+    /// Builds the server from its config section, the credential (environment or keychain),
+    /// where an OAuth grant is refreshed, and the Claude Code session id (for version messages).
     pub fn new(
         config: ConfluenceConfig,
         credential: Option<Credential>,
+        refresh: OAuthRefresh,
         session_id: Option<String>,
     ) -> Result<Self, AtlassianError> {
         let site = Site {
@@ -75,7 +78,7 @@ impl ConfluenceServer {
             .map(|(k, roles)| (k.trim().to_uppercase(), roles.clone()))
             .collect();
         Ok(Self {
-            client: AtlassianClient::new(site, credential)?,
+            client: AtlassianClient::new(site, credential)?.with_oauth_refresh(refresh),
             config,
             sensitive,
             specs: tools::specs(),

@@ -56,10 +56,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
-    let upstream = ConfluenceServer::new(loaded.config.confluence.clone(), credential, session)
-        .context("confluence-mcp cannot start")?;
+    let upstream = ConfluenceServer::new(
+        loaded.config.confluence.clone(),
+        credential,
+        oauth_refresh(&loaded),
+        session,
+    )
+    .context("confluence-mcp cannot start")?;
     let kernel = Arc::new(Kernel::new(loaded, "confluence-mcp")?);
     let server = GovernedServer::new(kernel, upstream);
     serve(server, args.http).await?;
     Ok(())
+}
+
+fn oauth_refresh(loaded: &governance::config::LoadedConfig) -> atlassian::OAuthRefresh {
+    atlassian::OAuthRefresh {
+        oauth: loaded.config.oauth.atlassian.clone(),
+        keychain: loaded.config.keychain.clone(),
+    }
 }

@@ -32,6 +32,8 @@ pub struct Config {
     pub sso: auth::config::SsoConfig,
     /// The OS keychain that holds the SSO session and the per-tool tokens.
     pub keychain: auth::config::KeychainConfig,
+    /// The OAuth apps `claude-enterprise login github` and `login atlassian` use.
+    pub oauth: auth::config::OAuthConfig,
     /// Which tools each role may see and call.
     pub policy: PolicyConfig,
     /// The local audit journal.

@@ -19,7 +19,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atlassian::{AtlassianClient, AtlassianError, Credential, Product, Site, adf, wiki};
+use atlassian::{
+    AtlassianClient, AtlassianError, Credential, OAuthRefresh, Product, Site, adf, wiki,
+};
 use governance::{
     config::{Deployment, JiraConfig},
     identity::Caller,
@@ -114,8 +116,13 @@ pub struct JiraServer {
 }
 
 impl JiraServer {
-    /// Builds the server from its config section and a credential (environment or keychain).
-    pub fn new(config: JiraConfig, credential: Option<Credential>) -> Result<Self, AtlassianError> {
+    /// Builds the server from its config section, a credential (environment or keychain) and
+    /// where an OAuth grant is refreshed.
+    pub fn new(
+        config: JiraConfig,
+        credential: Option<Credential>,
+        refresh: OAuthRefresh,
+    ) -> Result<Self, AtlassianError> {
         let site = Site {
             product: Product::Jira,
             base_url: config.url.clone(),
@@ -125,7 +132,7 @@ impl JiraServer {
             max_retry_after: Duration::from_secs(config.max_retry_after_secs),
         };
         Ok(Self {
-            client: AtlassianClient::new(site, credential)?,
+            client: AtlassianClient::new(site, credential)?.with_oauth_refresh(refresh),
             config,
             specs: tools::specs(),
             fields: Mutex::new(None),

@@ -285,10 +285,24 @@ impl RecordingProxy {
     /// Starts a proxy forwarding each request to the upstream of the first route whose path
     /// prefix it starts with (`("/rest/agile/", agile), ("", platform)`).
     pub fn start_routed(routes: &[(&str, &str)]) -> Self {
-        let routes: Arc<Vec<(String, String)>> = Arc::new(
+        Self::start_with(routes, false)
+    }
+
+    /// Like [`RecordingProxy::start_routed`], with the matched prefix cut before forwarding:
+    /// an API gateway in front of its products (`("/ex/jira/CLOUD-ID", jira_prism)`).
+    pub fn start_mounted(routes: &[(&str, &str)]) -> Self {
+        Self::start_with(routes, true)
+    }
+
+    fn start_with(routes: &[(&str, &str)], strip: bool) -> Self {
+        let routes: Arc<Vec<Route>> = Arc::new(
             routes
                 .iter()
-                .map(|(prefix, url)| (prefix.to_string(), url.to_string()))
+                .map(|(prefix, url)| Route {
+                    prefix: prefix.to_string(),
+                    upstream: url.to_string(),
+                    strip,
+                })
                 .collect(),
         );
         let state = Arc::new(Mutex::new(ProxyState::default()));
@@ -401,10 +415,18 @@ impl RecordingProxy {
     }
 }
 
+/// Where the proxy sends the requests under a path prefix.
+struct Route {
+    prefix: String,
+    upstream: String,
+    /// Cut the prefix from the forwarded path.
+    strip: bool,
+}
+
 async fn forward(
     state: Arc<Mutex<ProxyState>>,
     client: reqwest::Client,
-    routes: &[(String, String)],
+    routes: &[Route],
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let method = request.method().clone();
@@ -450,13 +472,17 @@ async fn forward(
                 .unwrap();
         }
     }
-    let upstream = routes
+    let route = routes
         .iter()
-        .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-        .map(|(_, url)| url.as_str())
+        .find(|route| path.starts_with(route.prefix.as_str()))
         .expect("a route for every path (end with the \"\" prefix)");
+    let forwarded = if route.strip {
+        &path[route.prefix.len()..]
+    } else {
+        path.as_str()
+    };
     let mut outgoing = client
-        .request(method, format!("{upstream}{path}"))
+        .request(method, format!("{}{forwarded}", route.upstream))
         .body(body.to_vec());
     for (name, value) in headers.iter() {
         if name != "host" {

@@ -25,14 +25,44 @@ const client = (client_id) => ({
   response_types: ['code'],
 });
 
+// Stand-ins for the OAuth apps `login github` and `login atlassian` use: a public GitHub
+// OAuth app with the device flow, and a confidential Atlassian 3LO app (client secret in the
+// token request body, as Atlassian's token endpoint takes it).
+const githubApp = {
+  client_id: 'github-oauth-app',
+  application_type: 'native',
+  token_endpoint_auth_method: 'none',
+  redirect_uris: [],
+  response_types: [],
+  grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+};
+const atlassianApp = {
+  client_id: 'atlassian-3lo-app',
+  client_secret: 'atlassian-3lo-secret',
+  application_type: 'native',
+  token_endpoint_auth_method: 'client_secret_post',
+  redirect_uris: ['http://127.0.0.1/callback'],
+  response_types: ['code'],
+  grant_types: ['authorization_code', 'refresh_token'],
+};
+
 const provider = new Provider(issuer, {
-  clients: [client('claude-enterprise'), client('other-app')],
+  clients: [client('claude-enterprise'), client('other-app'), githubApp, atlassianApp],
+  // GitHub's paths for the device flow and the token endpoint, so that `login github` runs
+  // against this peer exactly as against github.com (`/login/device/code`,
+  // `/login/oauth/access_token`, the user enters the code at `/login/device`). The SSO client
+  // finds every endpoint through discovery, whatever its path.
+  routes: {
+    device_authorization: '/login/device/code',
+    token: '/login/oauth/access_token',
+    code_verification: '/login/device',
+  },
   findAccount: (ctx, sub) => ({
     accountId: sub,
     claims: () => ({ sub, email: `${sub}@example.test`, groups: ['engineering', 'mcp-admins'] }),
   }),
   claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
-  scopes: ['openid', 'offline_access', 'email', 'groups'],
+  scopes: ['openid', 'offline_access', 'email', 'groups', 'repo', 'read:org', 'read:jira-work', 'write:jira-work', 'read:confluence-content.all', 'write:confluence-content'],
   conformIdTokenClaims: false,
   features: {
     devInteractions: { enabled: true },
