@@ -246,9 +246,12 @@ pub async fn refresh(
 }
 
 /// `grant`, refreshed when it expires within `oauth.atlassian.refresh_margin_secs`, and the
-/// refreshed grant written back to the keychain. The keychain is read again first: when
-/// another server (jira-mcp beside confluence-mcp) refreshed already, its grant is used, so
-/// the rotated refresh token is not spent twice.
+/// refreshed grant written back to the keychain.
+///
+/// Atlassian rotates refresh tokens, and replaying a spent one can revoke the whole grant. So
+/// refreshes are serialised across processes (jira-mcp beside confluence-mcp) by a lock file,
+/// and under the lock the keychain is read again: when another server refreshed already, its
+/// grant is used and no spent token is sent.
 pub async fn fresh_grant(
     config: &AtlassianOAuthConfig,
     keychain: &KeychainConfig,
@@ -258,6 +261,13 @@ pub async fn fresh_grant(
     if !grant.needs_refresh(margin, Utc::now()) {
         return Ok(grant);
     }
+    let lock_path = refresh_lock_path(&keychain.service);
+    let _lock = tokio::task::spawn_blocking(move || lock_exclusively(&lock_path))
+        .await
+        .map_err(|e| Error::Io {
+            what: "the refresh lock".into(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
     let keychain = Keychain::open(keychain)?;
     if let Some(AtlassianCredential::OAuth(stored)) = keychain.load(Tool::Atlassian)?
         && stored.client_id == grant.client_id
@@ -272,6 +282,42 @@ pub async fn fresh_grant(
     )?;
     tracing::debug!(client_id = %refreshed.client_id, "Atlassian OAuth grant refreshed");
     Ok(refreshed)
+}
+
+/// The lock file of one keychain service's refreshes: in the per-user runtime directory
+/// (`XDG_RUNTIME_DIR`), else the temporary directory. It holds nothing.
+fn refresh_lock_path(service: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let safe: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{safe}-atlassian-refresh.lock"))
+}
+
+/// Opens (0600) and locks `path` exclusively, waiting for another holder; released when the
+/// file is dropped.
+fn lock_exclusively(path: &std::path::Path) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let io = |source| Error::Io {
+        what: format!("the refresh lock {}", path.display()),
+        source,
+    };
+    let file = options.open(path).map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
 }
 
 #[cfg(test)]

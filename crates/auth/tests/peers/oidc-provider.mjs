@@ -71,6 +71,9 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
   },
   issueRefreshToken: async (ctx, c) => c.grantTypeAllowed('refresh_token'),
+  // Every refresh spends the refresh token and issues a new one, as Atlassian's rotating
+  // refresh tokens do.
+  rotateRefreshToken: () => true,
   cookies: { keys: ['test-only-cookie-key'] },
   ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 86400, DeviceCode: 600 },
 });
