@@ -701,4 +701,74 @@ mod tests {
             assert!(tool.to_string().contains(text), "{tool}");
         }
     }
+
+    /// An OAuth grant goes through the API gateway at the configured site's cloud id, keeping
+    /// the site's context path; other credentials go to the site itself.
+    #[tokio::test]
+    async fn oauth_grants_route_through_the_gateway_of_the_configured_site() {
+        let grant: AtlassianGrant = serde_json::from_value(serde_json::json!({
+            "client_id": "app", "client_secret": "s", "access_token": "at",
+            "refresh_token": null, "expires_at": null,
+            "sites": [{"id": "cloud-1", "url": "https://acme.atlassian.net", "name": "acme"}]
+        }))
+        .unwrap();
+        let oauth = Credential::OAuth(grant);
+        let pat = Credential::Bearer {
+            token: "pat".into(),
+        };
+        let cases = [
+            (
+                Product::Jira,
+                "https://acme.atlassian.net",
+                &oauth,
+                Ok("https://api.atlassian.com/ex/jira/cloud-1"),
+            ),
+            (
+                Product::Confluence,
+                "https://acme.atlassian.net/wiki/",
+                &oauth,
+                Ok("https://api.atlassian.com/ex/confluence/cloud-1/wiki"),
+            ),
+            (
+                Product::Jira,
+                "https://jira.corp.example/",
+                &pat,
+                Ok("https://jira.corp.example"),
+            ),
+            (
+                Product::Confluence,
+                "https://other.atlassian.net/wiki",
+                &oauth,
+                Err(
+                    "does not cover https://other.atlassian.net/wiki (it covers: https://acme.atlassian.net); set `confluence.url`",
+                ),
+            ),
+        ];
+        for (product, url, credential, expected) in cases {
+            let site = Site {
+                product,
+                base_url: Some(url.to_owned()),
+                deployment: Deployment::Cloud,
+                timeout: Duration::from_secs(1),
+                max_retries: 0,
+                max_retry_after: Duration::ZERO,
+            };
+            let client = AtlassianClient::new(site, Some(credential.clone())).unwrap();
+            match (client.route(url, credential).await, expected) {
+                (Ok((base, authorization)), Ok(expected)) => {
+                    assert_eq!(base, expected);
+                    assert!(matches!(authorization, Authorization::Bearer(_)));
+                }
+                (Err(e), Err(expected)) => {
+                    let text = e.to_string();
+                    assert!(text.contains(expected), "{text}");
+                    assert!(text.contains("claude-enterprise login atlassian"), "{text}");
+                }
+                (got, expected) => panic!(
+                    "{url}: got {:?}, expected {expected:?}",
+                    got.map(|(base, _)| base)
+                ),
+            }
+        }
+    }
 }
