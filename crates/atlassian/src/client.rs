@@ -88,6 +88,16 @@ pub struct OAuthRefresh {
     pub keychain: KeychainConfig,
 }
 
+impl OAuthRefresh {
+    /// From the config in force: its `[oauth.atlassian]` and `[keychain]` sections.
+    pub fn from_config(config: &governance::config::Config) -> Self {
+        Self {
+            oauth: config.oauth.atlassian.clone(),
+            keychain: config.keychain.clone(),
+        }
+    }
+}
+
 /// How one request authenticates, resolved from the credential.
 enum Authorization {
     Basic { email: String, api_token: String },

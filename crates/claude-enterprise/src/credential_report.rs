@@ -55,8 +55,9 @@ pub fn report(tool: Tool, config: &Config) -> Vec<Line> {
     if let Some(name) = env.iter().find(|name| env_set(name)) {
         return vec![ok(format!("present, from the environment ({name})"))];
     }
+    // SSO has no variable of its own: only the keychain holds a session.
     let unset = if env.is_empty() {
-        "SSO".to_owned()
+        "not logged in".to_owned()
     } else {
         format!("{} unset", env.join(", "))
     };

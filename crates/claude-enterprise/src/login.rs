@@ -43,6 +43,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Opens `url` in the browser unless `--no-browser`; the URL is printed either way, so a
+/// browser that cannot be opened is a note, not an error.
+fn open_browser(url: &str, no_browser: bool) {
+    if !no_browser && let Err(e) = open::that_detached(url) {
+        eprintln!("(could not open a browser: {e})");
+    }
+}
+
 fn read_token() -> anyhow::Result<String> {
     let mut token = String::new();
     std::io::stdin()
@@ -98,9 +106,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
                         code.user_code,
                         code.expires_in.as_secs() / 60
                     );
-                    if !no_browser && let Err(e) = open::that_detached(&code.verification_uri) {
-                        eprintln!("(could not open a browser: {e})");
-                    }
+                    open_browser(&code.verification_uri, no_browser);
                 }))?
             };
             keychain.save(Tool::Github, &entry)?;
@@ -307,9 +313,7 @@ async fn atlassian_oauth_login(
         })?;
     let grant = auth::atlassian::login(oauth, secret.trim(), |url| {
         eprintln!("Open this URL to log in to Atlassian (waiting for the browser):\n  {url}");
-        if !no_browser && let Err(e) = open::that_detached(url.as_str()) {
-            eprintln!("(could not open a browser: {e})");
-        }
+        open_browser(url.as_str(), no_browser);
     })
     .await?;
     Ok(grant)
@@ -332,9 +336,7 @@ async fn sso_login(loaded: &LoadedConfig, args: &LoginArgs) -> anyhow::Result<Se
         let no_browser = args.no_browser;
         sso.login_with_browser(|url| {
             eprintln!("Open this URL to log in (waiting for the browser):\n  {url}");
-            if !no_browser && let Err(e) = open::that_detached(url.as_str()) {
-                eprintln!("(could not open a browser: {e})");
-            }
+            open_browser(url.as_str(), no_browser);
         })
         .await?
     };

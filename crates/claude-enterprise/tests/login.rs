@@ -440,10 +440,8 @@ async fn github_mcp_uses_the_keychain_token_and_audits_the_sso_user() {
     );
     assert_eq!(code, 0, "{out}");
     let proxy = testkit::RecordingProxy::start(testkit::github_prism());
+    sandbox.append_config(&format!("[github]\napi_url = \"{}\"\n", proxy.url()));
     let config = sandbox.dir.path().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!("[github]\napi_url = \"{}\"\n", proxy.url()));
-    std::fs::write(&config, text).unwrap();
     let state = sandbox.dir.path().join("home/state");
     let home = sandbox.dir.path().join("home");
     let mut server = testkit::McpStdio::spawn(
@@ -528,16 +526,14 @@ async fn aws_login_assumes_each_role_and_aws_mcp_uses_the_keychain() {
     let sandbox = Sandbox::new("keyutils");
     let moto = testkit::moto();
     let proxy = testkit::RecordingProxy::start(&moto.url);
-    let config = sandbox.dir.path().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(
-        "[aws]\ndefault_region = \"us-east-1\"\nweb_identity_session_secs = 900\n\
-         [aws.web_identity_roles]\n",
-    );
+    let mut text = "[aws]\ndefault_region = \"us-east-1\"\nweb_identity_session_secs = 900\n\
+                    [aws.web_identity_roles]\n"
+        .to_owned();
     for (account, role) in AWS_ROLES {
         text.push_str(&format!("\"{account}\" = \"{role}\"\n"));
     }
-    std::fs::write(&config, text).unwrap();
+    sandbox.append_config(&text);
+    let config = sandbox.dir.path().join("config.toml");
     let aws_env = [("AWS_ENDPOINT_URL", proxy.url())];
 
     let (code, before) = sandbox.run(&["login", "aws"], "", &aws_env);

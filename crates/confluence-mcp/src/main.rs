@@ -59,7 +59,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let upstream = ConfluenceServer::new(
         loaded.config.confluence.clone(),
         credential,
-        oauth_refresh(&loaded),
+        atlassian::OAuthRefresh::from_config(&loaded.config),
         session,
     )
     .context("confluence-mcp cannot start")?;
@@ -67,11 +67,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let server = GovernedServer::new(kernel, upstream);
     serve(server, args.http).await?;
     Ok(())
-}
-
-fn oauth_refresh(loaded: &governance::config::LoadedConfig) -> atlassian::OAuthRefresh {
-    atlassian::OAuthRefresh {
-        oauth: loaded.config.oauth.atlassian.clone(),
-        keychain: loaded.config.keychain.clone(),
-    }
 }

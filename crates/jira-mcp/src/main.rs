@@ -57,18 +57,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let upstream = JiraServer::new(
         loaded.config.jira.clone(),
         credential,
-        oauth_refresh(&loaded),
+        atlassian::OAuthRefresh::from_config(&loaded.config),
     )
     .context("jira-mcp cannot start")?;
     let kernel = Arc::new(Kernel::new(loaded, "jira-mcp")?);
     let server = GovernedServer::new(kernel, upstream);
     serve(server, args.http).await?;
     Ok(())
-}
-
-fn oauth_refresh(loaded: &governance::config::LoadedConfig) -> atlassian::OAuthRefresh {
-    atlassian::OAuthRefresh {
-        oauth: loaded.config.oauth.atlassian.clone(),
-        keychain: loaded.config.keychain.clone(),
-    }
 }
