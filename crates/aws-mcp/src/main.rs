@@ -3,14 +3,11 @@
 //! keychain's from `claude-enterprise login aws`, else aws-config's profiles (IAM Identity
 //! Center, ...); `AWS_ENDPOINT_URL` points it elsewhere (tests).
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use aws_mcp::{AwsServer, KeychainCredentials};
 use clap::Parser;
-use governance::{
-    config::Config,
-    server::{GovernedServer, Kernel, serve},
-};
+use governance::{config::Config, server::serve_upstream};
 
 /// Governed, read-only AWS MCP server.
 #[derive(Parser)]
@@ -65,8 +62,6 @@ async fn run(args: Args, loaded: governance::config::LoadedConfig) -> anyhow::Re
         }),
     )
     .await;
-    let kernel = Arc::new(Kernel::new(loaded, "aws-mcp")?);
-    let server = GovernedServer::new(kernel, upstream);
-    serve(server, args.http).await?;
+    serve_upstream(loaded, "aws-mcp", upstream, args.http).await?;
     Ok(())
 }

@@ -1,16 +1,13 @@
 //! `confluence-mcp`: the governed Confluence MCP server. Speaks MCP over stdio (what Claude
 //! Code spawns), or streamable HTTP with `--http ADDR`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use atlassian::LOGIN_HINT;
 use clap::Parser;
 use confluence_mcp::ConfluenceServer;
-use governance::{
-    config::Config,
-    server::{GovernedServer, Kernel, serve},
-};
+use governance::{config::Config, server::serve_upstream};
 
 /// Governed Confluence MCP server (Cloud and Data Center). Site: confluence.url in the config, or
 /// CONFLUENCE_URL (Cloud: https://SITE.atlassian.net/wiki). Credentials: ATLASSIAN_EMAIL with
@@ -34,16 +31,7 @@ fn main() -> anyhow::Result<()> {
         println!("{catalog}");
         return Ok(());
     }
-    // One stdio client needs one thread; an HTTP listener serves many sessions at once.
-    let runtime = match args.http {
-        Some(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-    };
-    runtime.block_on(run(args))
+    governance::server::runtime_for(args.http)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -63,8 +51,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         session,
     )
     .context("confluence-mcp cannot start")?;
-    let kernel = Arc::new(Kernel::new(loaded, "confluence-mcp")?);
-    let server = GovernedServer::new(kernel, upstream);
-    serve(server, args.http).await?;
+    serve_upstream(loaded, "confluence-mcp", upstream, args.http).await?;
     Ok(())
 }

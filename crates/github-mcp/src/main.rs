@@ -1,15 +1,12 @@
 //! `github-mcp`: the governed GitHub MCP server. Speaks MCP over stdio (what Claude Code
 //! spawns), or streamable HTTP with `--http ADDR`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
 use github_mcp::GithubServer;
-use governance::{
-    config::Config,
-    server::{GovernedServer, Kernel, serve},
-};
+use governance::{config::Config, server::serve_upstream};
 
 /// Governed GitHub MCP server. Credentials: GITHUB_TOKEN, else the OS keychain entry written by
 /// `claude-enterprise login github`. API base URL: github.api_url in the config, or
@@ -32,16 +29,7 @@ fn main() -> anyhow::Result<()> {
         println!("{catalog}");
         return Ok(());
     }
-    // One stdio client needs one thread; an HTTP listener serves many sessions at once.
-    let runtime = match args.http {
-        Some(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-    };
-    runtime.block_on(run(args))
+    governance::server::runtime_for(args.http)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -68,8 +56,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let upstream = GithubServer::new(loaded.config.github.clone(), token)
         .map_err(anyhow::Error::msg)
         .context("github-mcp cannot start")?;
-    let kernel = Arc::new(Kernel::new(loaded, "github-mcp")?);
-    let server = GovernedServer::new(kernel, upstream);
-    serve(server, args.http).await?;
+    serve_upstream(loaded, "github-mcp", upstream, args.http).await?;
     Ok(())
 }

@@ -1,14 +1,11 @@
 //! `jira-mcp`: the governed Jira MCP server. Speaks MCP over stdio (what Claude Code spawns),
 //! or streamable HTTP with `--http ADDR`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
-use governance::{
-    config::Config,
-    server::{GovernedServer, Kernel, serve},
-};
+use governance::{config::Config, server::serve_upstream};
 use jira_mcp::JiraServer;
 
 /// Governed Jira MCP server. Site: jira.url in the config, or JIRA_URL. Credentials:
@@ -32,16 +29,7 @@ fn main() -> anyhow::Result<()> {
         println!("{catalog}");
         return Ok(());
     }
-    // One stdio client needs one thread; an HTTP listener serves many sessions at once.
-    let runtime = match args.http {
-        Some(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-    };
-    runtime.block_on(run(args))
+    governance::server::runtime_for(args.http)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -60,8 +48,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         atlassian::OAuthRefresh::from_config(&loaded.config),
     )
     .context("jira-mcp cannot start")?;
-    let kernel = Arc::new(Kernel::new(loaded, "jira-mcp")?);
-    let server = GovernedServer::new(kernel, upstream);
-    serve(server, args.http).await?;
+    serve_upstream(loaded, "jira-mcp", upstream, args.http).await?;
     Ok(())
 }

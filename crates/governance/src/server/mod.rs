@@ -20,7 +20,10 @@ use serde_json::Value;
 pub use crate::audit::Access;
 use crate::{identity::Caller, policy::Decision};
 pub use pipeline::{GovernedServer, Kernel, KernelError};
-pub use transport::{ServeError, init_logging, serve, serve_http, serve_lines, serve_stdio};
+pub use transport::{
+    ServeError, init_logging, runtime_for, serve, serve_http, serve_lines, serve_stdio,
+    serve_upstream,
+};
 
 /// One tool as the server declares it.
 #[derive(Debug, Clone)]

@@ -18,12 +18,16 @@ use rmcp::{
     },
 };
 
-use super::{GovernedServer, Upstream};
+use super::{GovernedServer, Kernel, KernelError, Upstream};
+use crate::config::LoadedConfig;
 
 /// The server could not be started or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
+    /// The kernel could not be built from the config.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
     /// The MCP session over stdio could not be set up.
     #[error("MCP session failed: {0}")]
     Session(String),
@@ -47,6 +51,31 @@ pub fn init_logging() {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
+}
+
+/// The runtime a server binary runs on: one thread for the one stdio client; many for an HTTP
+/// listener, which serves many sessions at once.
+pub fn runtime_for(http: Option<SocketAddr>) -> std::io::Result<tokio::runtime::Runtime> {
+    match http {
+        Some(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+}
+
+/// Governs `upstream` with the kernel of `loaded` for the binary `server_name`, and serves it
+/// over streamable HTTP at `http` when given, else stdio: the end of every server's `main`.
+pub async fn serve_upstream<U: Upstream>(
+    loaded: LoadedConfig,
+    server_name: &str,
+    upstream: U,
+    http: Option<SocketAddr>,
+) -> Result<(), ServeError> {
+    let kernel = std::sync::Arc::new(Kernel::new(loaded, server_name)?);
+    serve(GovernedServer::new(kernel, upstream), http).await
 }
 
 /// Serves streamable HTTP at `http` when given, else stdio.
