@@ -132,6 +132,7 @@ fn env(name: &str) -> Option<String> {
 /// command). `Err`: no variable, and the keychain failed.
 pub fn github_token(keychain: &KeychainConfig) -> Result<Option<Found<String>>> {
     if let Some(token) = env(GITHUB_TOKEN_ENV) {
+        crate::held::hold(&token);
         return Ok(Some(Found {
             value: token,
             source: Source::Environment(GITHUB_TOKEN_ENV),
@@ -163,6 +164,7 @@ pub fn atlassian_credential(
 ) -> Result<Option<Found<AtlassianCredential>>> {
     if let (Some(email), Some(api_token)) = (env(ATLASSIAN_EMAIL_ENV), env(ATLASSIAN_API_TOKEN_ENV))
     {
+        crate::held::hold_basic(&email, &api_token);
         return Ok(Some(Found {
             value: AtlassianCredential::Basic { email, api_token },
             source: Source::Environment(ATLASSIAN_EMAIL_ENV),
@@ -170,6 +172,7 @@ pub fn atlassian_credential(
     }
     for name in [ATLASSIAN_PAT_ENV, ATLASSIAN_OAUTH_TOKEN_ENV] {
         if let Some(token) = env(name) {
+            crate::held::hold(&token);
             return Ok(Some(Found {
                 value: AtlassianCredential::Bearer { token },
                 source: Source::Environment(name),
@@ -178,6 +181,11 @@ pub fn atlassian_credential(
     }
     Ok(Keychain::open(keychain)?
         .load::<AtlassianCredential>(Tool::Atlassian)?
+        .inspect(|value| {
+            if let AtlassianCredential::Basic { email, api_token } = value {
+                crate::held::hold_basic(email, api_token);
+            }
+        })
         .map(|value| Found {
             value,
             source: Source::Keychain,

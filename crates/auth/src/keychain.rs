@@ -132,19 +132,27 @@ impl Keychain {
             Err(keyring_core::Error::NoEntry) => return Ok(None),
             Err(e) => return Err(self.fail(e)),
         };
-        serde_json::from_str(&text)
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Corrupt {
+            tool: tool.name(),
+            message: format!("not JSON at column {}", e.column()),
+            command: tool.login_command(),
+        })?;
+        crate::held::hold_json(&value);
+        serde_json::from_value(value)
             .map(Some)
-            .map_err(|e| Error::Corrupt {
+            .map_err(|_| Error::Corrupt {
                 tool: tool.name(),
-                // The serde message names a position and a type, never the value.
-                message: format!("not the expected JSON at column {}", e.column()),
+                // Not serde's message: for a wrong type it quotes the value, a secret here.
+                message: "not the expected JSON shape".to_owned(),
                 command: tool.login_command(),
             })
     }
 
     /// Stores `value` as the entry of `tool`, replacing any earlier one.
     pub fn save<T: Serialize>(&self, tool: Tool, value: &T) -> Result<()> {
-        let text = serde_json::to_string(value).expect("credentials serialize");
+        let value = serde_json::to_value(value).expect("credentials serialize");
+        crate::held::hold_json(&value);
+        let text = value.to_string();
         self.entry(tool.name())
             .and_then(|e| e.set_password(&text))
             .map_err(|e| self.fail(e))

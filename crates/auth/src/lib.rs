@@ -10,6 +10,7 @@
 //!   sites a grant covers, and refresh (rotating refresh tokens, written back).
 //! - [`credentials`]: what a server calls to get its upstream credential, the environment
 //!   first (containers, CI), then the keychain.
+//! - [`held`]: every secret the process has read, removed from any text before it leaves.
 //!
 //! This crate is not a policy engine and writes no audit events: `governance` asks it who the
 //! user is; the CLI drives logins. It reads no config file itself: the `[sso]` and
@@ -21,6 +22,7 @@ pub mod config;
 pub mod credentials;
 mod error;
 pub mod github;
+pub mod held;
 mod http;
 pub mod keychain;
 mod loopback;

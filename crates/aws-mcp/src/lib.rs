@@ -347,6 +347,7 @@ fn smithy_time(t: DateTime<Utc>) -> aws_sdk_cloudwatch::primitives::DateTime {
 
 impl Upstream for AwsServer {
     type Call = Call;
+    type Plan = Call;
 
     fn server_name(&self) -> &'static str {
         "aws-mcp"
@@ -396,7 +397,11 @@ impl Upstream for AwsServer {
         tools::parse(tool, args)
     }
 
-    async fn authorize(&self, call: &Call, _caller: &Caller) -> Result<Authorization, ToolError> {
+    async fn authorize(
+        &self,
+        call: Call,
+        _caller: &Caller,
+    ) -> Result<Authorization<Call>, ToolError> {
         let target = call.target();
         let region = target
             .region
@@ -416,12 +421,8 @@ impl Upstream for AwsServer {
         if let Some(account) = &account {
             resources.insert("account".to_owned(), Value::from(account.clone()));
         }
-        let deny = |rule: &str, reason: String| {
-            Ok(Authorization {
-                decision: Decision::deny(rule, reason),
-                resources: resources.clone(),
-            })
-        };
+        let deny =
+            |rule: &str, reason: String| Ok(Authorization::deny(rule, reason, resources.clone()));
         if !self.config.allowed_regions.is_empty() {
             match &region {
                 Some(r) if self.config.allowed_regions.contains(r) => {}
@@ -462,7 +463,7 @@ impl Upstream for AwsServer {
         }
         // Credentials for a named account must exist before anything is sent.
         self.source_for(target.account.as_deref())?;
-        let tool = match call {
+        let tool = match &call {
             Call::Metrics(_) => "aws_cloudwatch_get_metrics",
             Call::Logs(_) => "aws_cloudwatch_get_logs",
             Call::Instances(_) => "aws_describe_instances",
@@ -484,7 +485,7 @@ impl Upstream for AwsServer {
             } else {
                 "aws.allowed_regions"
             };
-        Ok(Authorization::allow(rule, resources))
+        Ok(Authorization::allow(rule, resources, call))
     }
 
     async fn execute(&self, call: Call, _caller: &Caller) -> Result<ToolOutput, ToolError> {

@@ -847,6 +847,7 @@ fn truncate(text: &str, limit: usize) -> (String, bool) {
 
 impl Upstream for ConfluenceServer {
     type Call = Call;
+    type Plan = Call;
 
     fn server_name(&self) -> &'static str {
         "confluence-mcp"
@@ -875,7 +876,11 @@ impl Upstream for ConfluenceServer {
         tools::parse(tool, args, self.config.max_results.max(1))
     }
 
-    async fn authorize(&self, call: &Call, caller: &Caller) -> Result<Authorization, ToolError> {
+    async fn authorize(
+        &self,
+        call: Call,
+        caller: &Caller,
+    ) -> Result<Authorization<Call>, ToolError> {
         let hidden = self.hidden(caller);
         let mut resources = BTreeMap::new();
         let key_decision = |key: &str| {
@@ -890,7 +895,7 @@ impl Upstream for ConfluenceServer {
                 })
             }
         };
-        let decision = match call {
+        let decision = match &call {
             Call::Search(a) => {
                 cql::confine(&a.cql, &hidden)
                     .map_err(|e| ToolError::InvalidArguments(format!("confluence_search: {e}")))?;
@@ -932,10 +937,10 @@ impl Upstream for ConfluenceServer {
                 self.check_page(&a.page_id, &hidden).await?
             }
         };
-        Ok(Authorization {
-            decision,
-            resources,
-        })
+        if !decision.allowed {
+            return Ok(Authorization::denied(decision, resources));
+        }
+        Ok(Authorization::allow(&decision.rule, resources, call))
     }
 
     async fn execute(&self, call: Call, caller: &Caller) -> Result<ToolOutput, ToolError> {

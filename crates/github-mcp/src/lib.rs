@@ -125,6 +125,8 @@ impl GithubServer {
 
 impl Upstream for GithubServer {
     type Call = Call;
+    // The scope checks establish nothing the request needs beyond the call itself.
+    type Plan = Call;
 
     fn server_name(&self) -> &'static str {
         "github-mcp"
@@ -151,13 +153,17 @@ impl Upstream for GithubServer {
         tools::parse(tool, args)
     }
 
-    async fn authorize(&self, call: &Call, _caller: &Caller) -> Result<Authorization, ToolError> {
+    async fn authorize(
+        &self,
+        call: Call,
+        _caller: &Caller,
+    ) -> Result<Authorization<Call>, ToolError> {
         let Some((owner, repo)) = call.repo() else {
-            return Ok(Authorization::unscoped(BTreeMap::new()));
+            return Ok(Authorization::unscoped(BTreeMap::new(), call));
         };
         let full_name = format!("{owner}/{repo}");
         let mut resources = BTreeMap::from([("repo".to_owned(), Value::from(full_name.clone()))]);
-        match call {
+        match &call {
             Call::GetPullRequest(a) => {
                 resources.insert("pull_number".into(), a.pull_number.into());
             }
@@ -168,16 +174,10 @@ impl Upstream for GithubServer {
         }
         let read = self.read_decision(&full_name);
         if !read.allowed {
-            return Ok(Authorization {
-                decision: read,
-                resources,
-            });
+            return Ok(Authorization::denied(read, resources));
         }
         if !call.is_write() {
-            return Ok(Authorization {
-                decision: read,
-                resources,
-            });
+            return Ok(Authorization::allow(&read.rule, resources, call));
         }
         let teams = if self.config.write_scope_from_teams && !self.write_scope.matches(&full_name) {
             self.team_repos().await.map_err(|e| {
@@ -201,11 +201,9 @@ impl Upstream for GithubServer {
                 "{full_name} is not one of your GitHub teams' repositories nor in the configured \
                  github.write_scope; ask a platform admin to add it"
             );
+            return Ok(Authorization::denied(decision, resources));
         }
-        Ok(Authorization {
-            decision,
-            resources,
-        })
+        Ok(Authorization::allow(&decision.rule, resources, call))
     }
 
     async fn execute(&self, call: Call, _caller: &Caller) -> Result<ToolOutput, ToolError> {

@@ -10,7 +10,6 @@ use governance::{
     audit::{AuditEvent, read_events, verify_dir},
     config::{Config, ConfigSource, LoadedConfig, RolePolicy},
     identity::Caller,
-    policy::Decision,
     server::{
         Access, Authorization, GovernedServer, Kernel, ToolError, ToolOutput, ToolSpec, Upstream,
         parse_args,
@@ -41,6 +40,7 @@ struct Scripted {
 
 impl Upstream for Scripted {
     type Call = (String, Args);
+    type Plan = (String, Args);
     fn server_name(&self) -> &'static str {
         "scripted-mcp"
     }
@@ -58,19 +58,20 @@ impl Upstream for Scripted {
     }
     async fn authorize(
         &self,
-        call: &Self::Call,
+        call: Self::Call,
         _caller: &Caller,
-    ) -> Result<Authorization, ToolError> {
+    ) -> Result<Authorization<Self::Plan>, ToolError> {
         let resources = [("target".to_owned(), Value::from(call.1.target.clone()))].into();
         if call.1.target == "forbidden" {
-            return Ok(Authorization {
-                decision: Decision::deny("scripted.scope", "forbidden is out of scope"),
+            return Ok(Authorization::deny(
+                "scripted.scope",
+                "forbidden is out of scope",
                 resources,
-            });
+            ));
         }
-        Ok(Authorization::allow("scripted.scope", resources))
+        Ok(Authorization::allow("scripted.scope", resources, call))
     }
-    async fn execute(&self, call: Self::Call, _caller: &Caller) -> Result<ToolOutput, ToolError> {
+    async fn execute(&self, call: Self::Plan, _caller: &Caller) -> Result<ToolOutput, ToolError> {
         let seen = read_events(&self.journal_dir).unwrap_or_default();
         self.journal_at_execute.lock().unwrap().push(seen);
         match call.1.target.as_str() {

@@ -899,6 +899,7 @@ fn issue_summary(
 
 impl Upstream for JiraServer {
     type Call = Call;
+    type Plan = Call;
 
     fn server_name(&self) -> &'static str {
         "jira-mcp"
@@ -931,7 +932,11 @@ impl Upstream for JiraServer {
         tools::parse(tool, args)
     }
 
-    async fn authorize(&self, call: &Call, caller: &Caller) -> Result<Authorization, ToolError> {
+    async fn authorize(
+        &self,
+        call: Call,
+        caller: &Caller,
+    ) -> Result<Authorization<Call>, ToolError> {
         let mut resources = BTreeMap::new();
         if let Some(key) = call.issue_key() {
             resources.insert("issue_key".to_owned(), Value::from(key));
@@ -942,10 +947,10 @@ impl Upstream for JiraServer {
         }
         for project in &projects {
             if !self.project_allowed(project) {
-                return Ok(Authorization {
-                    decision: self.project_denial(project),
+                return Ok(Authorization::denied(
+                    self.project_denial(project),
                     resources,
-                });
+                ));
             }
         }
         let mut rule = if self.config.projects.is_empty() {
@@ -954,7 +959,7 @@ impl Upstream for JiraServer {
             "jira.projects"
         };
         let financial = self.financial_for(caller).await?;
-        if let (Some(financial), Call::SearchIssues(a)) = (&financial, call) {
+        if let (Some(financial), Call::SearchIssues(a)) = (&financial, &call) {
             let tokens = jql::tokenize(&a.jql)
                 .map_err(|e| ToolError::InvalidArguments(format!("jira_search_issues: {e}")))?;
             if let Some(field) = jql::referenced_fields(&tokens)
@@ -966,10 +971,7 @@ impl Upstream for JiraServer {
                     "a query that filters or sorts on it reveals its values through which \
                      issues match and their order",
                 );
-                return Ok(Authorization {
-                    decision,
-                    resources,
-                });
+                return Ok(Authorization::denied(decision, resources));
             }
             rule = "jira.financial_fields";
         }
@@ -981,17 +983,14 @@ impl Upstream for JiraServer {
                 let id = meta.resolve(key);
                 if financial.matches(key) || id.as_deref().is_some_and(|id| financial.matches(id)) {
                     let decision = self.financial_denial(key, "it cannot be set by your role");
-                    return Ok(Authorization {
-                        decision,
-                        resources,
-                    });
+                    return Ok(Authorization::denied(decision, resources));
                 }
             }
         }
-        if let Call::GetBoard(a) = call {
+        if let Call::GetBoard(a) = &call {
             resources.insert("board_id".to_owned(), a.board_id.into());
         }
-        Ok(Authorization::allow(rule, resources))
+        Ok(Authorization::allow(rule, resources, call))
     }
 
     async fn execute(&self, call: Call, caller: &Caller) -> Result<ToolOutput, ToolError> {

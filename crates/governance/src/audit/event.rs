@@ -97,6 +97,9 @@ pub struct AuditEvent {
     /// Hidden characters stripped from upstream text before the model saw it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stripped_chars: Option<usize>,
+    /// Secrets removed from what the model saw (an upstream echoing a credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted_secrets: Option<usize>,
     /// Resource keys the call touched (`repo`, `pull_number`, `issue_key`, ...), at top level.
     #[serde(flatten)]
     pub resources: BTreeMap<String, Value>,

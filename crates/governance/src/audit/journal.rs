@@ -19,6 +19,7 @@ use std::{
 use serde_json::Value;
 
 use super::event::{AuditEvent, GENESIS_HASH, chain_hash};
+use crate::content::{Scrub, clean_json};
 
 /// The journal could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +122,9 @@ impl Journal {
         event.prev_hash = segment.prev_hash.clone();
         event.hash = String::new();
         let mut value = serde_json::to_value(&event).expect("an audit event serializes");
+        // The one place every event passes: no secret (held by this process, or shaped like
+        // one in an argument or an upstream error) and no hidden character is ever written.
+        clean_json(&mut value, Scrub::All);
         let hash = chain_hash(&event.prev_hash, &value);
         value["hash"] = Value::String(hash.clone());
         let mut line = serde_json::to_string(&value).expect("an audit event serializes");

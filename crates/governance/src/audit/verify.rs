@@ -241,6 +241,7 @@ mod tests {
             duration_ms: Some(3),
             decision: Decision::allow("policy.default_allow"),
             stripped_chars: None,
+            redacted_secrets: None,
             resources: BTreeMap::new(),
             ai_context: AiContext::default(),
             server: ServerInfo {

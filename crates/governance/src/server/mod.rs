@@ -18,7 +18,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use crate::audit::Access;
-use crate::{identity::Caller, policy::Decision};
+use crate::{
+    content::{Cleaned, Scrub, clean_text},
+    identity::Caller,
+    policy::Decision,
+};
 pub use pipeline::{GovernedServer, Kernel, KernelError};
 pub use transport::{
     ServeError, init_logging, runtime_for, serve, serve_http, serve_lines, serve_stdio,
@@ -107,27 +111,75 @@ impl ToolOutput {
     }
 }
 
-/// The result of the server's own scope checks on a call, before anything is sent upstream.
-#[derive(Debug, Clone)]
-pub struct Authorization {
-    /// Allow or deny, with the rule (`github.write_scope`).
-    pub decision: Decision,
-    /// Resource keys for the audit event.
-    pub resources: BTreeMap<String, Value>,
+/// What a server's own scope checks concluded about one call, before anything is sent upstream.
+///
+/// An allowed call carries the server's `plan`: the call together with every fact the checks
+/// established (the page read and found unlocked, the resolved field ids, the credential
+/// source). [`Upstream::execute`] takes only a plan, so nothing reaches the upstream without
+/// the checks, and nothing the checks learned has to be learned again.
+#[derive(Debug)]
+pub struct Authorization<P> {
+    verdict: Verdict<P>,
+    resources: BTreeMap<String, Value>,
 }
 
-impl Authorization {
+#[derive(Debug)]
+enum Verdict<P> {
+    Allow { rule: String, plan: P },
+    Deny(Decision),
+}
+
+impl<P> Authorization<P> {
     /// An allow by no scope rule (the tool policy's decision stands), touching `resources`.
-    pub fn unscoped(resources: BTreeMap<String, Value>) -> Self {
-        Self::allow("", resources)
+    pub fn unscoped(resources: BTreeMap<String, Value>, plan: P) -> Self {
+        Self::allow("", resources, plan)
     }
 
     /// An allow by `rule`, touching `resources`.
-    pub fn allow(rule: &str, resources: BTreeMap<String, Value>) -> Self {
+    pub fn allow(rule: &str, resources: BTreeMap<String, Value>, plan: P) -> Self {
         Self {
-            decision: Decision::allow(rule),
+            verdict: Verdict::Allow {
+                rule: rule.to_owned(),
+                plan,
+            },
             resources,
         }
+    }
+
+    /// A refusal by `rule`, for the audit trail touching `resources`.
+    pub fn deny(rule: &str, reason: impl Into<String>, resources: BTreeMap<String, Value>) -> Self {
+        Self::denied(Decision::deny(rule, reason.into()), resources)
+    }
+
+    /// A refusal by a decision already made (it must not allow).
+    pub fn denied(decision: Decision, resources: BTreeMap<String, Value>) -> Self {
+        debug_assert!(!decision.allowed, "a denial that allows");
+        Self {
+            verdict: Verdict::Deny(Decision {
+                allowed: false,
+                ..decision
+            }),
+            resources,
+        }
+    }
+
+    /// The resource keys the checks touched.
+    pub fn resources(&self) -> &BTreeMap<String, Value> {
+        &self.resources
+    }
+
+    /// Whether the call may run.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self.verdict, Verdict::Allow { .. })
+    }
+
+    /// The rule, the plan (when allowed) or the refusal, and the resources.
+    pub(crate) fn into_parts(self) -> (Result<(String, P), Decision>, BTreeMap<String, Value>) {
+        let verdict = match self.verdict {
+            Verdict::Allow { rule, plan } => Ok((rule, plan)),
+            Verdict::Deny(decision) => Err(decision),
+        };
+        (verdict, self.resources)
     }
 }
 
@@ -156,6 +208,21 @@ pub enum ToolError {
 }
 
 impl ToolError {
+    /// The same error with its message cleaned like every string that leaves the process:
+    /// upstream error bodies can echo credentials and carry hidden characters.
+    pub(crate) fn cleaned(mut self) -> (Self, Cleaned) {
+        let text = match &mut self {
+            ToolError::InvalidArguments(text)
+            | ToolError::NotFound(text)
+            | ToolError::Unauthorized(text)
+            | ToolError::Upstream(text)
+            | ToolError::Unavailable(text) => text,
+            ToolError::Denied(decision) => &mut decision.reason,
+        };
+        let cleaned = clean_text(text, Scrub::All);
+        (self, cleaned)
+    }
+
     /// `denied` for policy refusals, `error` otherwise: the audit `result`.
     pub fn audit_result(&self) -> &'static str {
         match self {
@@ -169,6 +236,10 @@ impl ToolError {
 pub trait Upstream: Send + Sync + 'static {
     /// The typed call, parsed from a tool name and its arguments.
     type Call: Send + 'static;
+
+    /// What [`Upstream::authorize`] hands to [`Upstream::execute`]: the call with what its checks
+    /// established. Only `authorize` makes one.
+    type Plan: Send + 'static;
 
     /// Binary name, for `serverInfo` and the audit event (`github-mcp`).
     fn server_name(&self) -> &'static str;
@@ -191,17 +262,18 @@ pub trait Upstream: Send + Sync + 'static {
     /// Parses a call of the named tool (one of [`Upstream::tools`]).
     fn parse(&self, tool: &str, args: Value) -> Result<Self::Call, ToolError>;
 
-    /// The server's own scope checks; may read the upstream (team membership) but never write.
+    /// The server's own scope checks; may read the upstream (team membership, the page about
+    /// to be updated) but never write. An allowed call comes back as the plan `execute` runs.
     fn authorize(
         &self,
-        call: &Self::Call,
+        call: Self::Call,
         caller: &Caller,
-    ) -> impl Future<Output = Result<Authorization, ToolError>> + Send;
+    ) -> impl Future<Output = Result<Authorization<Self::Plan>, ToolError>> + Send;
 
-    /// Runs the call against the upstream.
+    /// Runs an authorized plan against the upstream.
     fn execute(
         &self,
-        call: Self::Call,
+        plan: Self::Plan,
         caller: &Caller,
     ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send;
 

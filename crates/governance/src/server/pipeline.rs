@@ -18,7 +18,7 @@ use super::{Access, ToolError, ToolSpec, Upstream};
 use crate::{
     audit::{AuditEvent, Journal, Phase, ServerInfo, canonical_json, redact_parameters},
     config::{Config, LoadedConfig},
-    content::strip_hidden_json,
+    content::{Cleaned, Scrub, clean_json},
     identity::{Caller, IdentitySource, ai_context},
     policy::{Decision, PatternError, ToolPolicy},
 };
@@ -50,6 +50,9 @@ impl Kernel {
     /// fatal: reads go on with a warning and writes are refused, naming the path.
     pub fn new(loaded: LoadedConfig, server_name: &str) -> Result<Self, KernelError> {
         let config = loaded.config;
+        // Credentials in the environment are held from the start, so that no answer, log line
+        // or journal entry can carry one out even before the upstream client reads it.
+        auth::held::hold_environment();
         let tool_policy = ToolPolicy::new(&config.policy)?;
         let journal = match config.audit.journal_dir() {
             Some(dir) => Journal::open(&dir, server_name.trim_end_matches("-mcp"))
@@ -275,6 +278,7 @@ impl<U: Upstream> GovernedServer<U> {
             duration_ms: None,
             decision: record.decision.clone(),
             stripped_chars: None,
+            redacted_secrets: None,
             resources: record.resources.clone(),
             ai_context: ai_context(
                 self.kernel.session_id.as_deref(),
@@ -289,19 +293,20 @@ impl<U: Upstream> GovernedServer<U> {
     }
 
     /// Writes an outcome; for reads a failing journal only warns (returned as a note).
+    /// `cleaned` is what cleaning removed from the answer (result or error) the model sees.
     fn record_outcome(
         &self,
         record: &CallRecord<'_>,
         started: Instant,
-        outcome: Result<Option<usize>, &ToolError>,
+        outcome: Result<(), &ToolError>,
+        cleaned: Cleaned,
     ) -> Option<String> {
         let mut event = self.event(record, Phase::Outcome);
         event.duration_ms = Some(started.elapsed().as_millis() as u64);
+        event.stripped_chars = Some(cleaned.hidden).filter(|n| *n > 0);
+        event.redacted_secrets = Some(cleaned.secrets).filter(|n| *n > 0);
         match outcome {
-            Ok(stripped) => {
-                event.result = Some("success".into());
-                event.stripped_chars = stripped.filter(|n| *n > 0);
-            }
+            Ok(()) => event.result = Some("success".into()),
             Err(e) => {
                 event.result = Some(e.audit_result().into());
                 event.error = Some(e.to_string());
@@ -350,11 +355,12 @@ impl<U: Upstream> GovernedServer<U> {
         if !record.decision.allowed {
             // Hidden: the caller gets the unknown-tool answer, the journal gets the attempt.
             let denied = ToolError::Denied(record.decision.clone());
-            self.record_outcome(&record, started, Err(&denied));
+            self.record_outcome(&record, started, Err(&denied), Cleaned::default());
             return Err(unknown());
         }
         let fail = |record: &CallRecord<'_>, error: ToolError| {
-            let note = self.record_outcome(record, started, Err(&error));
+            let (error, cleaned) = error.cleaned();
+            let note = self.record_outcome(record, started, Err(&error), cleaned);
             Ok(error_result(&error, note))
         };
         let size = serde_json::to_vec(&args).map_or(0, |v| v.len());
@@ -372,19 +378,25 @@ impl<U: Upstream> GovernedServer<U> {
             Ok(call) => call,
             Err(e) => return fail(&record, e),
         };
-        match self.upstream.authorize(&call, &record.caller).await {
-            Ok(auth) => {
-                record.resources = auth.resources;
-                if !auth.decision.allowed {
-                    record.decision = auth.decision.clone();
-                    return fail(&record, ToolError::Denied(auth.decision));
-                }
-                if !auth.decision.rule.is_empty() {
-                    record.decision = auth.decision;
+        let plan = match self.upstream.authorize(call, &record.caller).await {
+            Ok(authorization) => {
+                let (verdict, resources) = authorization.into_parts();
+                record.resources = resources;
+                match verdict {
+                    Ok((rule, plan)) => {
+                        if !rule.is_empty() {
+                            record.decision = Decision::allow(rule);
+                        }
+                        plan
+                    }
+                    Err(decision) => {
+                        record.decision = decision.clone();
+                        return fail(&record, ToolError::Denied(decision));
+                    }
                 }
             }
             Err(e) => return fail(&record, e),
-        }
+        };
         if spec.access == Access::Write {
             // Fail closed: no write runs unless its intent is durably on disk.
             let intent = self.event(&record, Phase::Intent);
@@ -406,11 +418,11 @@ impl<U: Upstream> GovernedServer<U> {
                 ));
             }
         }
-        match self.upstream.execute(call, &record.caller).await {
+        match self.upstream.execute(plan, &record.caller).await {
             Ok(mut output) => {
-                let stripped = strip_hidden_json(&mut output.value);
+                let cleaned = clean_json(&mut output.value, Scrub::Held);
                 record.resources.extend(output.resources);
-                let note = self.record_outcome(&record, started, Ok(Some(stripped)));
+                let note = self.record_outcome(&record, started, Ok(()), cleaned);
                 let text = serde_json::to_string(&output.value).unwrap_or_default();
                 let mut result = CallToolResult::structured(output.value);
                 result.content = vec![Content::text(text)];

@@ -41,10 +41,11 @@ pub enum ServeError {
     },
 }
 
-/// Logs to stderr (stdout carries the protocol), at `CLAUDE_ENTERPRISE_LOG` (default `warn`).
+/// Logs to stderr (stdout carries the protocol), at `CLAUDE_ENTERPRISE_LOG` (default `warn`),
+/// every line cleaned of secrets first.
 pub fn init_logging() {
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::content::ScrubbingWriter(std::io::stderr()))
         .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
