@@ -19,7 +19,7 @@
 //!
 //! Marks Markdown has no syntax for (underline, colour, sub/superscript) keep their text.
 //!
-//! Layout: [`read`] turns ADF into Markdown ([`to_markdown`]); [`write`] turns Markdown into
+//! Layout: `read` turns ADF into Markdown ([`to_markdown`]); `write` turns Markdown into
 //! ADF ([`from_markdown`]). This file holds what both halves look up in a node. Not here: the
 //! HTTP calls that fetch or store a document (see [`crate::client`]).
 

@@ -1,7 +1,7 @@
 //! Confluence's storage format (XHTML with `ac:` and `ri:` elements) <-> Markdown.
 //!
 //! [`to_markdown`] renders a page body for a model to read; [`from_markdown`] turns a model's
-//! Markdown into a body to write; [`lossy`] names what a body holds that Markdown cannot carry,
+//! Markdown into a body to write; [`lossy()`] names what a body holds that Markdown cannot carry,
 //! so that a server can refuse to overwrite it with a Markdown round trip.
 //!
 //! The Markdown conventions are the ones the ADF and wiki markup converters share: GFM tables;
@@ -14,15 +14,15 @@
 //! What Markdown carries, converts both ways and is stable over a round trip. Everything else
 //! (other macros, layouts, images, mentions, status lozenges, links to Confluence content,
 //! emoticons, styles, merged cells, block content in table cells, ...) is still rendered
-//! readably, and named by [`lossy`]. Cosmetic table attributes (`colgroup` widths, Cloud's
+//! readably, and named by [`lossy()`]. Cosmetic table attributes (`colgroup` widths, Cloud's
 //! `data-layout` and `local-id`) are neither carried nor reported.
 //!
 //! Not here: HTTP, policy, ADF (see [`crate::adf`]) or wiki markup (see [`crate::wiki`]).
 //! Raw HTML in Markdown is written as text, never as markup: a model cannot smuggle macros
 //!
-//! Layout: [`xml`] parses a body into a tree; [`read`] renders that tree as Markdown
-//! ([`to_markdown`]); [`lossy`](mod@lossy) names what it holds that Markdown cannot carry
-//! ([`lossy()`]); [`write`] turns Markdown into a body ([`from_markdown`]). This file holds
+//! Layout: `xml` parses a body into a tree; `read` renders that tree as Markdown
+//! ([`to_markdown`]); `lossy` names what it holds that Markdown cannot carry
+//! ([`lossy()`]); `write` turns Markdown into a body ([`from_markdown`]). This file holds
 //! the public types.
 
 mod lossy;

@@ -41,8 +41,8 @@
 //!   at word boundaries; code block languages are passed through even where Jira's code macro
 //!   does not know them.
 //!
-//! Layout: [`read`] (blocks) and [`inline`] (text within a block) turn wiki markup into
-//! Markdown; [`write`] turns Markdown into wiki markup. This file holds what both directions
+//! Layout: `read` (blocks) and `inline` (text within a block) turn wiki markup into
+//! Markdown; `write` turns Markdown into wiki markup. This file holds what both directions
 //! must agree on: the emoticons, and where a URL written as text starts and ends. Not here:
 //! ADF (see [`crate::adf`]) or the storage format (see [`crate::storage`]).
 

@@ -359,7 +359,7 @@ impl MarkdownList {
     }
 }
 
-/// The `[x]` / `[ ]` a checklist item opens with (escaped, as [`from_markdown`] writes it,
+/// The `[x]` / `[ ]` a checklist item opens with (escaped, as [`super::from_markdown`] writes it,
 /// or not) as a Markdown task marker, and the rest of the item.
 fn task_marker(text: &str) -> (&'static str, &str) {
     for (wiki, markdown) in [
