@@ -326,11 +326,13 @@ impl<U: Upstream> GovernedServer<U> {
         })
     }
 
-    /// Runs one governed call. Protocol errors only for unknown (or hidden) tools.
+    /// Runs one governed call. `arguments` is the request's `arguments` as sent (`null` when
+    /// absent). Protocol errors only for unknown (or hidden) tools, and for arguments that are
+    /// not an object (-32602, journaled like any refused call).
     pub async fn governed_call(
         &self,
         name: &str,
-        arguments: Option<rmcp::model::JsonObject>,
+        arguments: Value,
         tool_use_id: Option<String>,
     ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
@@ -341,7 +343,10 @@ impl<U: Upstream> GovernedServer<U> {
             .iter()
             .find(|s| s.name == name)
             .ok_or_else(unknown)?;
-        let args = Value::Object(arguments.unwrap_or_default());
+        let args = match arguments {
+            Value::Null => Value::Object(Default::default()),
+            other => other,
+        };
         let caller = self.caller().await;
         let mut record = CallRecord {
             spec,
@@ -357,6 +362,14 @@ impl<U: Upstream> GovernedServer<U> {
             let denied = ToolError::Denied(record.decision.clone());
             self.record_outcome(&record, started, Err(&denied), Cleaned::default());
             return Err(unknown());
+        }
+        if !args.is_object() {
+            let error = ToolError::InvalidArguments(format!(
+                "{name}: arguments must be a JSON object of the tool's parameters"
+            ));
+            record.parameters = Value::Null;
+            self.record_outcome(&record, started, Err(&error), Cleaned::default());
+            return Err(McpError::invalid_params(error.to_string(), None));
         }
         let fail = |record: &CallRecord<'_>, error: ToolError| {
             let (error, cleaned) = error.cleaned();
@@ -472,7 +485,8 @@ impl<U: Upstream> ServerHandler for GovernedServer<U> {
             .get("claudecode/toolUseId")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        self.governed_call(&request.name, request.arguments, tool_use_id)
+        let arguments = request.arguments.map_or(Value::Null, Value::Object);
+        self.governed_call(&request.name, arguments, tool_use_id)
             .await
             .map(CallToolResponse::from)
     }

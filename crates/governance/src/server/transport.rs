@@ -5,11 +5,105 @@ use std::net::SocketAddr;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::{
+    bytes::{Buf, BytesMut},
+    codec::{Decoder, FramedRead},
+};
 
 /// Longest JSON-RPC line read from stdin; longer ones are answered with an error and dropped
 /// without being held in memory whole.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// One line of the client's stream, as the filter in front of rmcp sees it.
+#[derive(Debug, PartialEq)]
+enum Line {
+    /// A line of UTF-8 text, without its line ending.
+    Text(String),
+    /// A line that is not UTF-8.
+    NotUtf8,
+    /// A line longer than the bound, dropped as it arrived.
+    TooLong,
+}
+
+/// Splits the client's stream into [`Line`]s. Unlike `LinesCodec`, a bad line is an item, not
+/// an error: `FramedRead` ends the stream after a decoder error, which would end the session
+/// for one bad line.
+struct LineDecoder {
+    max: usize,
+    /// Bytes of the buffered line already searched for a newline.
+    searched: usize,
+    /// Inside a line that was already reported as too long.
+    discarding: bool,
+}
+
+impl LineDecoder {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            searched: 0,
+            discarding: false,
+        }
+    }
+}
+
+impl Decoder for LineDecoder {
+    type Item = Line;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Line>, std::io::Error> {
+        loop {
+            let newline = buf[self.searched..].iter().position(|b| *b == b'\n');
+            match (newline, self.discarding) {
+                (Some(offset), true) => {
+                    buf.advance(self.searched + offset + 1);
+                    self.searched = 0;
+                    self.discarding = false;
+                }
+                (None, true) => {
+                    buf.clear();
+                    self.searched = 0;
+                    return Ok(None);
+                }
+                (Some(offset), false) => {
+                    let end = self.searched + offset;
+                    let line = buf.split_to(end + 1);
+                    self.searched = 0;
+                    if end > self.max {
+                        return Ok(Some(Line::TooLong));
+                    }
+                    let text = &line[..end];
+                    let text = text.strip_suffix(b"\r").unwrap_or(text);
+                    return Ok(Some(match std::str::from_utf8(text) {
+                        Ok(text) => Line::Text(text.to_owned()),
+                        Err(_) => Line::NotUtf8,
+                    }));
+                }
+                (None, false) if buf.len() > self.max => {
+                    buf.clear();
+                    self.searched = 0;
+                    self.discarding = true;
+                    return Ok(Some(Line::TooLong));
+                }
+                (None, false) => {
+                    self.searched = buf.len();
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Line>, std::io::Error> {
+        match self.decode(buf)? {
+            Some(line) => Ok(Some(line)),
+            None if buf.is_empty() || self.discarding => Ok(None),
+            // A last line without its newline.
+            None => {
+                buf.extend_from_slice(b"\n");
+                self.decode(buf)
+            }
+        }
+    }
+}
 
 use rmcp::{
     ServiceExt,
@@ -132,27 +226,48 @@ where
             }
         }
     });
+    let filter_server = server.clone();
     let filter_in = tokio::spawn(async move {
         let mut to_rmcp = to_rmcp;
-        let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(MAX_LINE_BYTES));
+        let mut lines = FramedRead::new(input, LineDecoder::new(MAX_LINE_BYTES));
         while let Some(next) = lines.next().await {
             let answer = match next {
-                Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => match malformed(&line) {
-                    None => {
+                Ok(Line::Text(line)) if line.trim().is_empty() => continue,
+                Ok(Line::Text(line)) => match check_line(&line) {
+                    Checked::Message => {
                         if to_rmcp.write_all((line + "\n").as_bytes()).await.is_err() {
                             break;
                         }
                         continue;
                     }
-                    Some(answer) => answer,
+                    Checked::Malformed(answer) => answer,
+                    Checked::CallWithBadArguments {
+                        id,
+                        name,
+                        arguments,
+                    } => {
+                        // rmcp would answer "method not found" and journal nothing: the
+                        // pipeline answers invalid params and journals the refused call.
+                        let error = match filter_server.governed_call(&name, arguments, None).await
+                        {
+                            Err(error) => serde_json::to_value(error).unwrap_or_default(),
+                            Ok(_) => {
+                                serde_json::json!({"code": -32602, "message": "Invalid params"})
+                            }
+                        };
+                        serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error})
+                    }
                 },
-                Err(LinesCodecError::MaxLineLengthExceeded) => serde_json::json!({
+                Ok(Line::NotUtf8) => serde_json::json!({
+                    "jsonrpc": "2.0", "id": null,
+                    "error": {"code": -32700, "message": "Parse error: the line is not UTF-8"},
+                }),
+                Ok(Line::TooLong) => serde_json::json!({
                     "jsonrpc": "2.0", "id": null,
                     "error": {"code": -32600, "message": format!(
                         "Invalid Request: message longer than {MAX_LINE_BYTES} bytes, discarded")},
                 }),
-                Err(LinesCodecError::Io(_)) => break,
+                Err(_) => break,
             };
             tracing::warn!("answered a malformed JSON-RPC line with an error");
             if lines_tx.send(answer.to_string() + "\n").await.is_err() {
@@ -175,10 +290,26 @@ where
     Ok(())
 }
 
-/// The JSON-RPC error answering a line that is not a JSON-RPC message, or `None` for a message.
-fn malformed(line: &str) -> Option<serde_json::Value> {
+/// What the filter makes of one line of text.
+#[derive(Debug)]
+enum Checked {
+    /// A JSON-RPC message for rmcp.
+    Message,
+    /// Not a JSON-RPC message: the error that answers it.
+    Malformed(serde_json::Value),
+    /// A `tools/call` whose `arguments` is not an object, for the pipeline to refuse and journal.
+    CallWithBadArguments {
+        id: serde_json::Value,
+        name: String,
+        arguments: serde_json::Value,
+    },
+}
+
+/// Sorts a line into a message for rmcp, a malformed line with the JSON-RPC error that answers
+/// it, or a tool call whose arguments are not an object.
+fn check_line(line: &str) -> Checked {
     let error = |id: serde_json::Value, code: i64, message: &str| {
-        Some(
+        Checked::Malformed(
             serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
         )
     };
@@ -211,13 +342,29 @@ fn malformed(line: &str) -> Option<serde_json::Value> {
             "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
         );
     }
-    if object
-        .get("params")
-        .is_some_and(|p| !(p.is_object() || p.is_array() || p.is_null()))
-    {
+    let params = object.get("params");
+    if params.is_some_and(|p| !(p.is_object() || p.is_array() || p.is_null())) {
         return error(id, -32602, "Invalid params: params must be an object");
     }
-    None
+    if object.get("method").and_then(|m| m.as_str()) == Some("tools/call") {
+        let params = params.and_then(|p| p.as_object());
+        let Some(name) = params.and_then(|p| p.get("name")).and_then(|n| n.as_str()) else {
+            return error(
+                id,
+                -32602,
+                "Invalid params: tools/call needs the tool's `name` as a string",
+            );
+        };
+        let arguments = params.and_then(|p| p.get("arguments"));
+        if let Some(arguments) = arguments.filter(|a| !(a.is_object() || a.is_null())) {
+            return Checked::CallWithBadArguments {
+                id,
+                name: name.to_owned(),
+                arguments: arguments.clone(),
+            };
+        }
+    }
+    Checked::Message
 }
 
 /// Serves streamable HTTP at `http://ADDR/mcp` until the process is stopped.
@@ -248,33 +395,103 @@ pub async fn serve_http<U: Upstream>(
 
 #[cfg(test)]
 mod tests {
-    use super::malformed;
+    use super::*;
+
+    fn code(line: &str) -> Option<i64> {
+        match check_line(line) {
+            Checked::Malformed(answer) => answer["error"]["code"].as_i64(),
+            _ => None,
+        }
+    }
 
     #[test]
     fn malformed_lines_get_json_rpc_errors() {
         let cases: &[(&str, Option<i64>)] = &[
             ("not json", Some(-32700)),
-            ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":", Some(-32700)),
+            (r#"{"jsonrpc":"2.0","id":1,"method":"#, Some(-32700)),
             ("[1,2]", Some(-32600)),
-            ("{\"id\":3,\"method\":\"tools/list\"}", Some(-32600)),
-            ("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":7}", Some(-32600)),
+            (r#"{"id":3,"method":"tools/list"}"#, Some(-32600)),
+            (r#"{"jsonrpc":"2.0","id":4,"method":7}"#, Some(-32600)),
             (
-                "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":\"x\"}",
+                r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":"x"}"#,
                 Some(-32602),
             ),
             (
-                "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\"}",
+                r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":3}}"#,
+                Some(-32602),
+            ),
+            (r#"{"jsonrpc":"2.0","id":6,"method":"tools/list"}"#, None),
+            (
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
                 None,
             ),
             (
-                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+                r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"t","arguments":null}}"#,
                 None,
             ),
         ];
-        for (line, code) in cases {
-            let got = malformed(line).map(|v| v["error"]["code"].as_i64().unwrap());
-            assert_eq!(got, *code, "{line}");
+        for (line, expected) in cases {
+            assert_eq!(code(line), *expected, "{line}");
         }
-        assert_eq!(malformed("{\"id\":3}").unwrap()["id"], 3);
+        let Checked::Malformed(answer) = check_line(r#"{"id":3}"#) else {
+            panic!("not malformed")
+        };
+        assert_eq!(answer["id"], 3);
+    }
+
+    #[test]
+    fn tool_calls_with_arguments_that_are_not_objects_go_to_the_pipeline() {
+        for arguments in [r#""x""#, "[1]", "3", "true"] {
+            let line = format!(
+                r#"{{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{{"name":"t","arguments":{arguments}}}}}"#
+            );
+            match check_line(&line) {
+                Checked::CallWithBadArguments { id, name, .. } => {
+                    assert_eq!((id, name.as_str()), (serde_json::json!(9), "t"));
+                }
+                other => panic!("{arguments}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_items_and_the_lines_after_them_still_arrive() {
+        let input: &[u8] = b"ok 1\n\xff\xfe bad\n0123456789abcdef too long\nok 2\r\n\nlast";
+        let mut buf = BytesMut::from(input);
+        let mut decoder = LineDecoder::new(10);
+        let mut lines = Vec::new();
+        while let Some(line) = decoder.decode(&mut buf).unwrap() {
+            lines.push(line);
+        }
+        while let Some(line) = decoder.decode_eof(&mut buf).unwrap() {
+            lines.push(line);
+        }
+        let text = |s: &str| Line::Text(s.to_owned());
+        assert_eq!(
+            lines,
+            [
+                text("ok 1"),
+                Line::NotUtf8,
+                Line::TooLong,
+                text("ok 2"),
+                text(""),
+                text("last")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_line_arriving_in_pieces_is_dropped_once_without_being_held() {
+        let mut decoder = LineDecoder::new(8);
+        let mut buf = BytesMut::from(&b"0123456789"[..]);
+        assert_eq!(decoder.decode(&mut buf).unwrap(), Some(Line::TooLong));
+        assert!(buf.is_empty(), "the long line is not kept");
+        buf.extend_from_slice(b"more of it");
+        assert_eq!(decoder.decode(&mut buf).unwrap(), None);
+        buf.extend_from_slice(b" end\nnext\n");
+        assert_eq!(
+            decoder.decode(&mut buf).unwrap(),
+            Some(Line::Text("next".into()))
+        );
     }
 }
