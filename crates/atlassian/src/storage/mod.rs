@@ -42,8 +42,27 @@ pub use write::from_markdown;
 pub struct StorageError {
     /// Byte offset in the body where parsing failed.
     pub position: u64,
-    /// The parser's message.
+    /// Which rule the body breaks, for a caller that answers differently by kind.
+    pub kind: StorageErrorKind,
+    /// What is wrong, for a person (the parser's message, where it has one).
     pub message: String,
+}
+
+/// The ways a storage body can fail to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// Not XML: an unclosed or mismatched tag, a bad attribute, an unknown entity, ...
+    Syntax,
+    /// The body goes on after it has ended: an end tag that closes nothing the body opened
+    /// (`<p>x</p></storage-root><junk`). Whatever follows it would otherwise be ignored,
+    /// and a check of the body would not see what a writer of it meant.
+    TrailingContent,
+    /// A character XML 1.0 does not allow (a control character other than tab, line feed and
+    /// carriage return, or U+FFFE / U+FFFF), written or as a character reference.
+    ForbiddenCharacter,
+    /// An XML declaration or a document type, which a body (a fragment of a page) cannot hold.
+    Declaration,
 }
 
 /// One kind of content that Markdown cannot carry, and how often the body holds it.

@@ -141,16 +141,114 @@ fn raw_html_in_markdown_is_written_as_text() {
 
 #[test]
 fn malformed_storage_is_an_error_with_its_position() {
+    use StorageErrorKind::*;
+    // (name, body, kind, byte position, words the message has)
     let cases = [
-        ("<p>open", "expected `</p>`, but the end of the body"),
-        ("<p>a</div>", "div"),
-        ("<p>&bogus;</p>", "bogus"),
-        ("<p a=1>x</p>", ""),
+        (
+            "unclosed",
+            "<p>open",
+            Syntax,
+            7,
+            "expected `</p>`, but the end of the body",
+        ),
+        ("mismatched", "<p>a</div>", Syntax, 4, "div"),
+        ("unknown entity", "<p>&bogus;</p>", Syntax, 3, "bogus"),
+        ("unquoted attribute", "<p a=1>x</p>", Syntax, 0, ""),
+        (
+            "trailing content after the root",
+            "<p>x</p></storage-root><junk",
+            TrailingContent,
+            8,
+            "closes nothing the body opened",
+        ),
+        (
+            "the root closed early",
+            "<p>x</p></storage-root>  ",
+            TrailingContent,
+            8,
+            "`</storage-root>`",
+        ),
+        (
+            "another root's end",
+            "<p>x</p></root><junk",
+            Syntax,
+            8,
+            "`</root>`",
+        ),
+        (
+            "the root opened again",
+            "<p>x</p><storage-root>",
+            Syntax,
+            22,
+            "end of the body",
+        ),
+        (
+            "doctype",
+            "text <!DOCTYPE x> more",
+            Declaration,
+            5,
+            "DOCTYPE",
+        ),
+        (
+            "declaration",
+            "<?xml version=\"1.0\"?><p>x</p>",
+            Declaration,
+            0,
+            "declaration",
+        ),
+        ("CDATA end in text", "<p>a</p>]]>", Syntax, 8, "]]>"),
+        (
+            "control character",
+            "<p>a\u{1}</p>",
+            ForbiddenCharacter,
+            4,
+            "U+0001",
+        ),
+        (
+            "control character reference",
+            "<p>&#1;</p>",
+            ForbiddenCharacter,
+            3,
+            "U+0001",
+        ),
+        (
+            "control character in an attribute",
+            "<p><a href=\"&#x1b;\">x</a></p>",
+            ForbiddenCharacter,
+            3,
+            "U+001B",
+        ),
+        ("U+FFFF", "<p>\u{ffff}</p>", ForbiddenCharacter, 3, "U+FFFF"),
+        (
+            "double hyphen in a comment",
+            "<!-- a -- b -->",
+            Syntax,
+            7,
+            "`--`",
+        ),
     ];
-    for (storage, needle) in cases {
+    for (name, storage, kind, position, needle) in cases {
         let error = to_markdown(storage).unwrap_err();
-        assert!(error.to_string().contains(needle), "{storage}: {error}");
-        assert!(lossy(storage).is_err(), "{storage}");
+        assert_eq!(
+            (error.kind, error.position),
+            (kind, position),
+            "{name}: {error}"
+        );
+        assert!(error.to_string().contains(needle), "{name}: {error}");
+        assert_eq!(lossy(storage).unwrap_err(), error, "{name}");
+    }
+}
+
+/// What the stricter parse still takes: comments, processing instructions, whitespace.
+#[test]
+fn well_formed_odds_and_ends_parse() {
+    let cases = [
+        ("<p>a</p><!-- note --><?php x?>\n  ", "a\n"),
+        ("<p>tab\tand &#x10000;</p>", "tab and \u{10000}\n"),
+        ("<p><![CDATA[a <b> ]] c]]></p>", "a \\<b\\> \\]\\] c\n"),
+    ];
+    for (storage, markdown) in cases {
+        assert_eq!(to_markdown(storage).unwrap(), markdown, "{storage:?}");
     }
 }
 

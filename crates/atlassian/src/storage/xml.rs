@@ -2,15 +2,17 @@
 //! entities and character references resolved.
 //!
 //! A body is a fragment (several top-level elements and text), so it is parsed inside a root
-//! of our own. Well-formedness is quick-xml's; anything else is refused with a
-//! [`StorageError`] and its byte position. Not here: what the elements mean (see
+//! of our own. Well-formedness is quick-xml's, plus the checks it leaves to its caller: an end
+//! tag of our root inside the body (what followed it was silently dropped), characters XML
+//! forbids, `]]>` in text, `--` in comments, declarations and DOCTYPEs. Each is refused with
+//! a [`StorageError`] of its kind and its byte position in the body. Not here: what the elements mean (see
 //! [`super::read`] and [`super::lossy`](mod@super::lossy)).
 
 use std::collections::BTreeMap;
 
 use quick_xml::{Reader, XmlVersion, escape::resolve_predefined_entity, events::Event};
 
-use super::StorageError;
+use super::{StorageError, StorageErrorKind};
 
 #[derive(Debug, Clone)]
 pub(super) enum Node {
@@ -76,14 +78,27 @@ pub(super) fn text_of(nodes: &[Node]) -> String {
     out
 }
 
+/// The element our parse wraps a body in: a body is a fragment, XML wants one root.
+const ROOT: &str = "storage-root";
+
 pub(super) fn parse(storage: &str) -> Result<Vec<Node>, StorageError> {
-    const ROOT: &str = "<storage-root>";
-    let wrapped = format!("{ROOT}{storage}</storage-root>");
+    if let Some((at, c)) = storage.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        return Err(forbidden_character(at as u64, c));
+    }
+    let open = format!("<{ROOT}>");
+    let wrapped = format!("{open}{storage}</{ROOT}>");
+    let offset = open.len() as u64;
     let mut reader = Reader::from_str(&wrapped);
+    // `<!-- a -- b -->` is not XML either; quick-xml only checks it when asked.
+    reader.config_mut().check_comments = true;
     let mut stack: Vec<Element> = Vec::new();
-    let fail = |reader: &Reader<&[u8]>, message: String| StorageError {
-        position: reader.error_position().saturating_sub(ROOT.len() as u64),
-        message: message.replace("`</storage-root>`", "the end of the body"),
+    // Where the event being handled starts in the body, for the errors found here.
+    let mut at = 0;
+    let syntax = |position: u64, message: String| StorageError {
+        // Our own end tag is past the body: an error there is at the body's end.
+        position: position.saturating_sub(offset).min(storage.len() as u64),
+        kind: StorageErrorKind::Syntax,
+        message: message.replace(&format!("`</{ROOT}>`"), "the end of the body"),
     };
     fn push(stack: &mut [Element], node: Node) {
         if let Some(top) = stack.last_mut() {
@@ -96,41 +111,115 @@ pub(super) fn parse(storage: &str) -> Result<Vec<Node>, StorageError> {
     loop {
         let event = reader
             .read_event()
-            .map_err(|e| fail(&reader, e.to_string()))?;
+            .map_err(|e| syntax(reader.error_position(), e.to_string()))?;
+        let here = at;
+        at = reader.buffer_position();
         match event {
-            Event::Start(start) => stack.push(element(&start).map_err(|m| fail(&reader, m))?),
+            Event::Start(start) => {
+                let element = element(&start).map_err(|m| syntax(here, m))?;
+                check_attributes(&element, here.saturating_sub(offset))?;
+                stack.push(element);
+            }
             Event::Empty(start) => {
-                let element = element(&start).map_err(|m| fail(&reader, m))?;
+                let element = element(&start).map_err(|m| syntax(here, m))?;
+                check_attributes(&element, here.saturating_sub(offset))?;
                 push(&mut stack, Node::Element(element));
             }
             Event::End(_) => {
-                let done = stack.pop().expect("quick-xml checks end tags");
-                if stack.is_empty() {
+                // The root is the first event, and quick-xml matches every end tag to a start
+                // tag, so the stack holds at least the root here.
+                let Some(done) = stack.pop() else {
+                    return Err(syntax(here, "an end tag without a start tag".into()));
+                };
+                if !stack.is_empty() {
+                    push(&mut stack, Node::Element(done));
+                } else if at == wrapped.len() as u64 {
                     return Ok(done.children);
+                } else {
+                    // The body wrote our root's end tag itself: what follows it would be
+                    // silently dropped.
+                    return Err(StorageError {
+                        position: here.saturating_sub(offset),
+                        kind: StorageErrorKind::TrailingContent,
+                        message: format!(
+                            "`{}` closes nothing the body opened; nothing may follow the body's end",
+                            &wrapped[here as usize..at as usize]
+                        ),
+                    });
                 }
-                push(&mut stack, Node::Element(done));
             }
-            Event::Text(text) => push(&mut stack, Node::Text(text.xml10_content().into_owned())),
+            Event::Text(text) => {
+                if let Some(end) = text.find("]]>") {
+                    return Err(syntax(
+                        here + end as u64,
+                        "`]]>` outside a CDATA section (write `]]&gt;`)".into(),
+                    ));
+                }
+                push(&mut stack, Node::Text(text.xml10_content().into_owned()))
+            }
             Event::CData(data) => push(&mut stack, Node::CData(data.into_inner().into_owned())),
             Event::GeneralRef(reference) => {
                 let text = if reference.is_char_ref() {
-                    reference
+                    let c = reference
                         .resolve_char_ref()
-                        .map_err(|e| fail(&reader, e.to_string()))?
-                        .map(String::from)
-                        .unwrap_or_default()
+                        .map_err(|e| syntax(here, e.to_string()))?;
+                    match c {
+                        Some(c) if !is_xml_char(c) => {
+                            return Err(forbidden_character(here.saturating_sub(offset), c));
+                        }
+                        c => c.map(String::from).unwrap_or_default(),
+                    }
                 } else {
                     let name = reference.into_inner();
                     match resolve_predefined_entity(&name) {
                         Some(text) => text.to_owned(),
-                        None => return Err(fail(&reader, format!("unknown entity &{name};"))),
+                        None => return Err(syntax(here, format!("unknown entity &{name};"))),
                     }
                 };
                 push(&mut stack, Node::Text(text));
             }
-            Event::Eof => return Err(fail(&reader, "unexpected end of the body".into())),
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::Eof => {
+                return Err(syntax(
+                    reader.buffer_position(),
+                    "unexpected end of the body".into(),
+                ));
+            }
+            Event::Decl(_) | Event::DocType(_) => {
+                return Err(StorageError {
+                    position: here.saturating_sub(offset),
+                    kind: StorageErrorKind::Declaration,
+                    message: "an XML declaration or DOCTYPE: a storage body is a fragment of a \
+                              page and holds neither"
+                        .into(),
+                });
+            }
+            Event::Comment(_) | Event::PI(_) => {}
         }
+    }
+}
+
+/// XML 1.0's `Char` production (Rust's `char` has no surrogates to exclude).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn forbidden_character(position: u64, c: char) -> StorageError {
+    StorageError {
+        position,
+        kind: StorageErrorKind::ForbiddenCharacter,
+        message: format!("U+{:04X} is not allowed in XML", u32::from(c)),
+    }
+}
+
+/// Attribute values may bring a forbidden character in through a character reference.
+fn check_attributes(element: &Element, position: u64) -> Result<(), StorageError> {
+    match element
+        .attrs
+        .iter()
+        .find_map(|(_, value)| value.chars().find(|&c| !is_xml_char(c)))
+    {
+        Some(c) => Err(forbidden_character(position, c)),
+        None => Ok(()),
     }
 }
 
