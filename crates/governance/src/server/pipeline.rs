@@ -294,7 +294,7 @@ impl<U: Upstream> GovernedServer<U> {
 
     /// Writes an outcome; for reads a failing journal only warns (returned as a note).
     /// `cleaned` is what cleaning removed from the answer (result or error) the model sees.
-    fn record_outcome(
+    async fn record_outcome(
         &self,
         record: &CallRecord<'_>,
         started: Instant,
@@ -315,7 +315,8 @@ impl<U: Upstream> GovernedServer<U> {
         let durable = record.spec.access == Access::Write;
         let written = match &self.kernel.journal {
             Ok(journal) => journal
-                .append(event, durable)
+                .append_async(event, durable)
+                .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),
@@ -360,7 +361,8 @@ impl<U: Upstream> GovernedServer<U> {
         if !record.decision.allowed {
             // Hidden: the caller gets the unknown-tool answer, the journal gets the attempt.
             let denied = ToolError::Denied(record.decision.clone());
-            self.record_outcome(&record, started, Err(&denied), Cleaned::default());
+            self.record_outcome(&record, started, Err(&denied), Cleaned::default())
+                .await;
             return Err(unknown());
         }
         if !args.is_object() {
@@ -368,12 +370,15 @@ impl<U: Upstream> GovernedServer<U> {
                 "{name}: arguments must be a JSON object of the tool's parameters"
             ));
             record.parameters = Value::Null;
-            self.record_outcome(&record, started, Err(&error), Cleaned::default());
+            self.record_outcome(&record, started, Err(&error), Cleaned::default())
+                .await;
             return Err(McpError::invalid_params(error.to_string(), None));
         }
-        let fail = |record: &CallRecord<'_>, error: ToolError| {
+        let fail = async |record: &CallRecord<'_>, error: ToolError| {
             let (error, cleaned) = error.cleaned();
-            let note = self.record_outcome(record, started, Err(&error), cleaned);
+            let note = self
+                .record_outcome(record, started, Err(&error), cleaned)
+                .await;
             Ok(error_result(&error, note))
         };
         let size = serde_json::to_vec(&args).map_or(0, |v| v.len());
@@ -385,11 +390,12 @@ impl<U: Upstream> GovernedServer<U> {
                 ToolError::InvalidArguments(format!(
                     "{name}: the arguments are {size} bytes; the limit is {limit} bytes (safety.max_argument_bytes)"
                 )),
-            );
+            )
+            .await;
         }
         let call = match self.upstream.parse(spec.name, args) {
             Ok(call) => call,
-            Err(e) => return fail(&record, e),
+            Err(e) => return fail(&record, e).await,
         };
         let plan = match self.upstream.authorize(call, &record.caller).await {
             Ok(authorization) => {
@@ -404,20 +410,21 @@ impl<U: Upstream> GovernedServer<U> {
                     }
                     Err(decision) => {
                         record.decision = decision.clone();
-                        return fail(&record, ToolError::Denied(decision));
+                        return fail(&record, ToolError::Denied(decision)).await;
                     }
                 }
             }
-            Err(e) => return fail(&record, e),
+            Err(e) => return fail(&record, e).await,
         };
         if spec.access == Access::Write {
             // Fail closed: no write runs unless its intent is durably on disk.
             let intent = self.event(&record, Phase::Intent);
             let written = match &self.kernel.journal {
-                Ok(journal) => journal
-                    .writable()
-                    .and_then(|_| journal.append(intent, true))
-                    .map_err(|e| e.to_string()),
+                Ok(journal) => match journal.writable() {
+                    Ok(()) => journal.append_async(intent, true).await.map(|_| ()),
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| e.to_string()),
                 Err(e) => Err(e.clone()),
             };
             if let Err(e) = written {
@@ -435,7 +442,7 @@ impl<U: Upstream> GovernedServer<U> {
             Ok(mut output) => {
                 let cleaned = clean_json(&mut output.value, Scrub::Held);
                 record.resources.extend(output.resources);
-                let note = self.record_outcome(&record, started, Ok(()), cleaned);
+                let note = self.record_outcome(&record, started, Ok(()), cleaned).await;
                 let text = serde_json::to_string(&output.value).unwrap_or_default();
                 let mut result = CallToolResult::structured(output.value);
                 result.content = vec![Content::text(text)];
@@ -444,7 +451,7 @@ impl<U: Upstream> GovernedServer<U> {
                 }
                 Ok(result)
             }
-            Err(e) => fail(&record, e),
+            Err(e) => fail(&record, e).await,
         }
     }
 }
