@@ -17,11 +17,17 @@ use std::{
 
 use serde_json::{Value, json};
 
-/// Where `cargo xtask peers` installs the test peers.
+/// Where `cargo xtask peers` installs the test peers: `CE_PEERS_DIR`, else
+/// `$CARGO_TARGET_DIR/peers` (as xtask chooses it, so that a plain `cargo test` with a shared
+/// target directory finds them), else the workspace's `target/peers`.
 pub fn peers_dir() -> PathBuf {
-    std::env::var_os("CE_PEERS_DIR")
+    if let Some(dir) = std::env::var_os("CE_PEERS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/peers"))
+        .unwrap_or_else(|| PathBuf::from("target"));
+    workspace_root().join(target).join("peers")
 }
 
 /// The workspace root.
@@ -267,6 +273,9 @@ pub struct Injection {
 struct ProxyState {
     recorded: Vec<Recorded>,
     injections: Vec<Injection>,
+    /// Forward injected requests too, for the peer's verdict on them (see
+    /// [`RecordingProxy::validate_injected`]).
+    validate_injected: bool,
 }
 
 /// A reverse proxy in front of Prism that records every request and can answer some itself.
@@ -386,6 +395,14 @@ impl RecordingProxy {
         });
     }
 
+    /// From now on, a request answered by an injection is also forwarded to the peer, whose
+    /// answer is dropped but whose `sl-violations` are recorded: an injected answer then stands
+    /// in for what Prism's examples cannot play, without exempting the request from Prism's
+    /// validation.
+    pub fn validate_injected(&self) {
+        self.state.lock().unwrap().validate_injected = true;
+    }
+
     /// Drops every pending injection and delay.
     pub fn clear_injections(&self) {
         self.state.lock().unwrap().injections.clear();
@@ -439,16 +456,17 @@ async fn forward(
     let body = axum::body::to_bytes(request.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
-    let injection = {
+    let (injection, validate_injected) = {
         let mut state = state.lock().unwrap();
         let found = state
             .injections
             .iter_mut()
             .find(|i| i.remaining > 0 && path.starts_with(&i.path_prefix));
-        found.map(|i| {
+        let injection = found.map(|i| {
             i.remaining -= 1;
             i.clone()
-        })
+        });
+        (injection, state.validate_injected)
     };
     let mut record = Recorded {
         method: method.to_string(),
@@ -458,9 +476,36 @@ async fn forward(
         status: 0,
         violations: None,
     };
+    let route = routes
+        .iter()
+        .find(|route| path.starts_with(route.prefix.as_str()))
+        .expect("a route for every path (end with the \"\" prefix)");
+    let forwarded = if route.strip {
+        &path[route.prefix.len()..]
+    } else {
+        path.as_str()
+    };
+    let outgoing = || {
+        let mut outgoing = client
+            .request(method.clone(), format!("{}{forwarded}", route.upstream))
+            .body(body.to_vec());
+        for (name, value) in headers.iter() {
+            if name != "host" {
+                outgoing = outgoing.header(name, value);
+            }
+        }
+        outgoing
+    };
     if let Some(injection) = &injection {
         tokio::time::sleep(injection.delay).await;
         if injection.status != 0 {
+            if validate_injected {
+                let verdict = outgoing().send().await.expect("Prism answers");
+                record.violations = verdict
+                    .headers()
+                    .get("sl-violations")
+                    .map(|v| v.to_str().unwrap_or("").to_owned());
+            }
             record.status = injection.status;
             state.lock().unwrap().recorded.push(record);
             let mut response = axum::response::Response::builder().status(injection.status);
@@ -472,24 +517,7 @@ async fn forward(
                 .unwrap();
         }
     }
-    let route = routes
-        .iter()
-        .find(|route| path.starts_with(route.prefix.as_str()))
-        .expect("a route for every path (end with the \"\" prefix)");
-    let forwarded = if route.strip {
-        &path[route.prefix.len()..]
-    } else {
-        path.as_str()
-    };
-    let mut outgoing = client
-        .request(method, format!("{}{forwarded}", route.upstream))
-        .body(body.to_vec());
-    for (name, value) in headers.iter() {
-        if name != "host" {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let answer = outgoing.send().await.expect("Prism answers");
+    let answer = outgoing().send().await.expect("Prism answers");
     record.status = answer.status().as_u16();
     record.violations = answer
         .headers()
