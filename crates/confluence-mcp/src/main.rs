@@ -4,9 +4,13 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use atlassian::LOGIN_HINT;
+use atlassian::{Deployment, LOGIN_HINT};
 use clap::Parser;
-use confluence_mcp::ConfluenceServer;
+use confluence_mcp::{
+    ConfluenceServer,
+    api::{self, cloud::Cloud, datacenter::DataCenter},
+    config::ConfluenceConfig,
+};
 use governance::{config::Config, server::serve_upstream};
 
 /// Governed Confluence MCP server (Cloud and Data Center). Site: confluence.url in the config, or
@@ -44,13 +48,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let session = std::env::var("CLAUDE_CODE_SESSION_ID").ok();
-    let upstream = ConfluenceServer::new(
-        loaded.config.confluence.clone(),
+    let config: ConfluenceConfig = loaded.config.section()?;
+    let client = api::client(
+        &config,
         credential,
         atlassian::OAuthRefresh::from_config(&loaded.config),
-        session,
     )
     .context("confluence-mcp cannot start")?;
-    serve_upstream(loaded, "confluence-mcp", upstream, args.http).await?;
+    // One server type per deployment: the guardrails are the same, the API behind them not.
+    match config.deployment {
+        Deployment::Cloud => {
+            let upstream = ConfluenceServer::new(config, Cloud::new(client), session);
+            serve_upstream(loaded, "confluence-mcp", upstream, args.http).await?;
+        }
+        Deployment::Datacenter => {
+            let upstream = ConfluenceServer::new(config, DataCenter::new(client), session);
+            serve_upstream(loaded, "confluence-mcp", upstream, args.http).await?;
+        }
+    }
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! A page as the guardrails see it, read from Cloud's v2 or Data Center's v1 answers, and the
 //! pure decisions on it: is it locked for this user, and why.
+//!
+//! Not the place that decides which space a page is in: a v2 answer names only a space id,
+//! which `api::cloud` resolves to a key through the spaces API; this module never guesses a
+//! key from a link.
 
 use serde_json::{Value, json};
 
@@ -12,8 +16,12 @@ pub struct Page {
     pub title: String,
     /// Space id (Cloud v2 addresses spaces by id).
     pub space_id: Option<String>,
-    /// Space key, when the answer names it.
+    /// Space key: v1's `space.key`, or (Cloud) the key the spaces API gave for `space_id`.
+    /// `None` when it could not be determined; the guardrails then fail closed.
     pub space_key: Option<String>,
+    /// The content type v1 names (`page`, `blogpost`, `comment`, `attachment`); v2's page
+    /// answers are pages and leave it empty.
+    pub kind: String,
     /// `current`, `draft`, `archived`, ...
     pub status: String,
     /// Current version number.
@@ -27,19 +35,17 @@ pub struct Page {
 }
 
 impl Page {
-    /// From Cloud's `GET /api/v2/pages/{id}?body-format=storage&include-labels=true`.
+    /// From Cloud's `GET /api/v2/pages/{id}?body-format=storage&include-labels=true`. The space
+    /// key is left unknown: the answer names only `spaceId` (a key read from the web link could
+    /// be anything the link says, so it is never used).
     pub fn from_v2(v: &Value) -> Self {
         let webui = v["_links"]["webui"].as_str().map(str::to_owned);
         Self {
             id: text(&v["id"]),
             title: text(&v["title"]),
             space_id: Some(text(&v["spaceId"])).filter(|s| !s.is_empty()),
-            // `/spaces/ENG/pages/65538/Title`: the key for display only, never for policy.
-            space_key: webui
-                .as_deref()
-                .and_then(|w| w.strip_prefix("/spaces/"))
-                .and_then(|w| w.split('/').next())
-                .map(str::to_owned),
+            space_key: None,
+            kind: String::new(),
             status: text(&v["status"]),
             version: v["version"]["number"].as_u64().unwrap_or(0),
             storage: text(&v["body"]["storage"]["value"]),
@@ -54,7 +60,11 @@ impl Page {
             id: text(&v["id"]),
             title: text(&v["title"]),
             space_id: Some(text(&v["space"]["id"])).filter(|s| !s.is_empty()),
-            space_key: v["space"]["key"].as_str().map(str::to_owned),
+            space_key: v["space"]["key"]
+                .as_str()
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned),
+            kind: text(&v["type"]),
             status: text(&v["status"]),
             version: v["version"]["number"].as_u64().unwrap_or(0),
             storage: text(&v["body"]["storage"]["value"]),
@@ -161,6 +171,11 @@ pub struct Current {
     pub restrictions: EditRestrictions,
     /// Its content state (Cloud), if it has one.
     pub state: Option<String>,
+    /// Why the page's space key is unknown, when it is (`page.space_key` is then `None`).
+    pub space_unknown: Option<String>,
+    /// What could not be read about its locks (restrictions, labels, state): shown as
+    /// warnings on a read, and refusing any update.
+    pub unread: Vec<String>,
 }
 
 /// Why a page refuses updates, if it does: an edit restriction that leaves `me` out, a locked
@@ -237,6 +252,8 @@ mod tests {
             },
             restrictions: EditRestrictions::from_v1(&restrictions),
             state: state.map(str::to_owned),
+            space_unknown: None,
+            unread: Vec::new(),
         }
     }
 
@@ -327,15 +344,13 @@ mod tests {
             "version": {"number": 7}, "body": {"storage": {"value": "<p>x</p>"}},
             "metadata": {"labels": {"results": [{"name": "sre"}]}}, "_links": {"webui": "/display/ENG/Runbook"}});
         let (a, b) = (Page::from_v2(&v2), Page::from_v1(&v1));
+        // v2 names the space by id only; its link is never read for a key.
+        assert_eq!(a.space_key, None);
+        assert_eq!(b.space_key.as_deref(), Some("ENG"));
         for page in [&a, &b] {
             assert_eq!(
-                (
-                    page.id.as_str(),
-                    page.version,
-                    page.space_key.as_deref(),
-                    page.space_id.as_deref()
-                ),
-                ("65538", 7, Some("ENG"), Some("98306"))
+                (page.id.as_str(), page.version, page.space_id.as_deref()),
+                ("65538", 7, Some("98306"))
             );
             assert_eq!(page.labels, ["sre"]);
             assert_eq!(page.storage, "<p>x</p>");

@@ -1,15 +1,12 @@
 //! The six tools: their arguments (schemas generated from these types) and the bounds the
 //! schema cannot express.
 //!
-//! There is deliberately no delete, move or restriction-changing tool.
-
-use std::sync::OnceLock;
+//! There is deliberately no delete, move or restriction-changing tool. Not here: anything read
+//! from Confluence; what the checks of a call establish travels in `plan::Plan`.
 
 use governance::server::{Access, ToolError, ToolSpec, parse_args};
 use schemars::JsonSchema;
 use serde::Deserialize;
-
-use crate::page::Current;
 
 /// Largest storage body written, in bytes (after Markdown is converted).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -103,10 +100,6 @@ pub struct UpdatePage {
     /// A new title; the current one when omitted.
     #[serde(default)]
     pub title: Option<String>,
-    /// The page as read while authorizing, for the update to send.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub current: OnceLock<Current>,
 }
 
 /// Read a space.
@@ -139,8 +132,8 @@ pub enum Call {
     GetPage(GetPage),
     /// confluence_create_page
     CreatePage(CreatePage),
-    /// confluence_update_page (boxed: it carries the page read while authorizing)
-    UpdatePage(Box<UpdatePage>),
+    /// confluence_update_page
+    UpdatePage(UpdatePage),
     /// confluence_get_space
     GetSpace(GetSpace),
     /// confluence_add_comment
@@ -201,7 +194,7 @@ pub fn parse(name: &str, args: serde_json::Value, max_results: u32) -> Result<Ca
         "confluence_search" => Call::Search(parse_args(name, args)?),
         "confluence_get_page" => Call::GetPage(parse_args(name, args)?),
         "confluence_create_page" => Call::CreatePage(parse_args(name, args)?),
-        "confluence_update_page" => Call::UpdatePage(Box::new(parse_args(name, args)?)),
+        "confluence_update_page" => Call::UpdatePage(parse_args(name, args)?),
         "confluence_get_space" => Call::GetSpace(parse_args(name, args)?),
         "confluence_add_comment" => Call::AddComment(parse_args(name, args)?),
         other => return Err(ToolError::InvalidArguments(format!("unknown tool {other}"))),

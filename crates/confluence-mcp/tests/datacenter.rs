@@ -53,6 +53,22 @@ fn sent_json(request: &Recorded) -> Value {
     serde_json::from_str(&request.body).unwrap()
 }
 
+/// A v1 space (`GET /rest/api/space/{key}?expand=description.plain,homepage`).
+fn v1_space(id: u64, key: &str) -> String {
+    json!({"id": id, "key": key, "name": key, "type": "global", "status": "current",
+           "description": {"plain": {"value": "", "representation": "plain"}},
+           "homepage": {"id": "65537", "type": "page", "title": "Home"},
+           "_links": {"webui": format!("/display/{key}")}})
+    .to_string()
+}
+
+/// `GET /rest/api/content?spaceKey=...&title=...`, finding page `id`.
+fn v1_found(id: &str) -> String {
+    json!({"results": [{"id": id, "type": "page", "status": "current", "title": "Payments runbook"}],
+           "start": 0, "limit": 1, "size": 1, "_links": {}})
+    .to_string()
+}
+
 /// Every tool through REST v1, validated by Prism.
 #[test]
 fn every_tool_speaks_rest_v1_on_data_center() {
@@ -77,13 +93,32 @@ fn every_tool_speaks_rest_v1_on_data_center() {
         (
             "confluence_get_page",
             json!({"space_key": "ENG", "title": "Payments runbook"}),
-            Box::new(|_| {}),
+            Box::new(move |p| {
+                p.inject(
+                    "/wiki/rest/api/space/ENG",
+                    200,
+                    &[],
+                    &v1_space(98306, "ENG"),
+                    1,
+                );
+                p.inject("/wiki/rest/api/content?", 200, &[], &v1_found(PAGE), 1);
+                serve_dc_page(p, PAGE, "ENG", 7, storage, &[], plain());
+            }),
             &["body", "version"],
         ),
         (
             "confluence_create_page",
             json!({"space_key": "ENG", "title": "Deploy notes", "body": "> [!TIP]\n> Tag first", "parent_id": PAGE, "labels": ["deploy"]}),
-            Box::new(|_| {}),
+            Box::new(move |p| {
+                p.inject(
+                    "/wiki/rest/api/space/ENG",
+                    200,
+                    &[],
+                    &v1_space(98306, "ENG"),
+                    1,
+                );
+                serve_dc_page(p, PAGE, "ENG", 7, storage, &[], plain());
+            }),
             &["id"],
         ),
         (
@@ -95,13 +130,21 @@ fn every_tool_speaks_rest_v1_on_data_center() {
         (
             "confluence_get_space",
             json!({"space_key": "ENG"}),
-            Box::new(|_| {}),
+            Box::new(|p| {
+                p.inject(
+                    "/wiki/rest/api/space/ENG",
+                    200,
+                    &[],
+                    &v1_space(98306, "ENG"),
+                    1,
+                )
+            }),
             &["key", "name"],
         ),
         (
             "confluence_add_comment",
             json!({"page_id": PAGE, "body": "Done."}),
-            Box::new(|_| {}),
+            Box::new(move |p| serve_dc_page(p, PAGE, "ENG", 7, storage, &[], plain())),
             &["id"],
         ),
     ];
@@ -302,6 +345,154 @@ fn guardrails_hold_on_data_center() {
                 assert_eq!(puts, 0, "case {i}: nothing sent");
             }
         }
+    }
+    assert_no_violations_but_data_center_usernames(&proxy);
+}
+
+/// What is not a page in a visible space is refused on Data Center too: another content type
+/// by id, a page whose answer names no space, a space key in another case, a title lookup that
+/// resolved into a hidden space, a space answered for another key, an answer about another
+/// page, and a page whose locks the answer does not carry.
+#[test]
+fn data_center_refuses_what_is_not_a_visible_page() {
+    let extra = "[confluence]\nsensitive_spaces = { HR = [\"hr\"], \"~JDoe\" = [\"exec\"] }\n";
+    let page = |id: &str, space: &str| -> Value {
+        serde_json::from_str(&v1_page(id, space, 3, "<p>the body</p>", &[], plain())).unwrap()
+    };
+    let mut comment = page("5001", "ENG");
+    comment["type"] = json!("comment");
+    let mut no_space = page("222", "ENG");
+    no_space.as_object_mut().unwrap().remove("space");
+    let mut no_labels = page("223", "ENG");
+    no_labels.as_object_mut().unwrap().remove("metadata");
+    let mut no_restrictions = page("224", "ENG");
+    no_restrictions
+        .as_object_mut()
+        .unwrap()
+        .remove("restrictions");
+    type Setup = Box<dyn Fn(&RecordingProxy)>;
+    let answer = |path: &str, body: Value| -> Setup {
+        let path = path.to_owned();
+        Box::new(move |p: &RecordingProxy| p.inject(&path, 200, &[], &body.to_string(), 2))
+    };
+    // (tool, arguments, answers, refusal)
+    let cases: Vec<(&str, Value, Setup, &str)> = vec![
+        (
+            "confluence_get_page",
+            json!({"page_id": "5001"}),
+            answer("/wiki/rest/api/content/5001?", comment),
+            "content 5001 is a comment, not a page",
+        ),
+        (
+            "confluence_get_page",
+            json!({"page_id": "222"}),
+            answer("/wiki/rest/api/content/222?", no_space.clone()),
+            "the space of page 222 could not be determined",
+        ),
+        (
+            "confluence_add_comment",
+            json!({"page_id": "222", "body": "hi"}),
+            answer("/wiki/rest/api/content/222?", no_space),
+            "the space of page 222 could not be determined",
+        ),
+        (
+            "confluence_update_page",
+            json!({"page_id": "225", "version": 3, "body": "new"}),
+            answer("/wiki/rest/api/content/225?", page("225", "hr")),
+            "page 225 is in the sensitive space HR",
+        ),
+        (
+            "confluence_create_page",
+            json!({"space_key": "ENG", "title": "Child", "parent_id": "226"}),
+            Box::new(move |p: &RecordingProxy| {
+                p.inject(
+                    "/wiki/rest/api/space/ENG",
+                    200,
+                    &[],
+                    &v1_space(98306, "ENG"),
+                    1,
+                );
+                p.inject(
+                    "/wiki/rest/api/content/226?",
+                    200,
+                    &[],
+                    &page("226", "~jdoe").to_string(),
+                    1,
+                );
+            }),
+            "page 226 is in the sensitive space ~JDOE",
+        ),
+        (
+            "confluence_get_page",
+            json!({"space_key": "ENG", "title": "Payments runbook"}),
+            Box::new(move |p: &RecordingProxy| {
+                p.inject(
+                    "/wiki/rest/api/space/ENG",
+                    200,
+                    &[],
+                    &v1_space(98306, "ENG"),
+                    1,
+                );
+                p.inject("/wiki/rest/api/content?", 200, &[], &v1_found("111"), 1);
+                p.inject(
+                    "/wiki/rest/api/content/111?",
+                    200,
+                    &[],
+                    &page("111", "HR").to_string(),
+                    1,
+                );
+            }),
+            "page 111 is in the sensitive space HR",
+        ),
+        (
+            "confluence_get_space",
+            json!({"space_key": "ENG"}),
+            Box::new(|p: &RecordingProxy| {
+                p.inject(
+                    "/wiki/rest/api/space/ENG",
+                    200,
+                    &[],
+                    &v1_space(1001, "HR"),
+                    1,
+                )
+            }),
+            "space HR is sensitive",
+        ),
+        (
+            "confluence_get_page",
+            json!({"page_id": "227"}),
+            answer("/wiki/rest/api/content/227?", page("333", "ENG")),
+            "Confluence answered content `333` when asked for page 227",
+        ),
+        (
+            "confluence_update_page",
+            json!({"page_id": "223", "version": 3, "body": "new"}),
+            answer("/wiki/rest/api/content/223?", no_labels),
+            "labels not in Confluence's answer",
+        ),
+        (
+            "confluence_update_page",
+            json!({"page_id": "224", "version": 3, "body": "new"}),
+            answer("/wiki/rest/api/content/224?", no_restrictions),
+            "edit restrictions not in Confluence's answer",
+        ),
+    ];
+    let sandbox = Sandbox::new(&config(&["delivery"], extra));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "datacenter");
+    for (tool, args, setup, refusal) in &cases {
+        proxy.clear_injections();
+        setup(&proxy);
+        let before = proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len();
+        let result = server.call(tool, args.clone());
+        let text = result_text(&result);
+        assert!(
+            is_error(&result) && text.contains(refusal),
+            "{tool} {args}: {text}"
+        );
+        assert!(!text.contains("the body"), "{tool}: {text}");
+        let after = proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len();
+        assert_eq!(after, before, "{tool} {args}: nothing written");
     }
     assert_no_violations_but_data_center_usernames(&proxy);
 }
