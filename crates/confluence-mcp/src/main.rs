@@ -1,5 +1,6 @@
 //! `confluence-mcp`: the governed Confluence MCP server. Speaks MCP over stdio (what Claude
-//! Code spawns), or streamable HTTP with `--http ADDR`.
+//! Code spawns), or streamable HTTP with `--http ADDR`. Only wiring: the config section, the
+//! credential, and the API of the configured deployment; no tool or guardrail lives here.
 
 use std::net::SocketAddr;
 
