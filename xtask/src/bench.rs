@@ -5,9 +5,11 @@
 //! then github-mcp's per-call overhead (policy + durable audit + trimming) against the same
 //! request sent straight to Prism; then aws-mcp beside awslabs.cloudwatch-mcp-server against
 //! the same moto, and jira-mcp (and confluence-mcp) beside sooperset's mcp-atlassian against
-//! the same Prism on Atlassian's specs (spawn, RSS, latency of the named calls). `--only
-//! github|aws|atlassian` runs one comparison. Timing is wall-clock on this machine: read the
-//! ratios.
+//! the same Prism on Atlassian's specs (spawn, RSS, latency of the named calls); then the
+//! audit journal's durable appends (events/s with 1, 8 and 64 concurrent writers, and the
+//! p50/p99 an append adds), on the state disk and on tmpfs. `--only
+//! github|aws|atlassian|journal` runs one section. Timing is wall-clock on this machine: read
+//! the ratios.
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -359,7 +361,7 @@ fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Re
 }
 
 /// The comparisons `--only` can pick.
-const SECTIONS: &[&str] = &["github", "aws", "atlassian"];
+const SECTIONS: &[&str] = &["github", "aws", "atlassian", "journal"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let usage = || {
@@ -381,13 +383,16 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let wanted = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let peers = peers_dir();
-    install(
-        &peers,
-        "package.json",
-        Some("package-lock.json"),
-        &peers.join("venv"),
-        "requirements.txt",
-    )?;
+    let servers = wanted("github") || wanted("aws") || wanted("atlassian");
+    if servers {
+        install(
+            &peers,
+            "package.json",
+            Some("package-lock.json"),
+            &peers.join("venv"),
+            "requirements.txt",
+        )?;
+    }
     if wanted("github") || wanted("aws") {
         install(
             &peers.join("bench-npm"),
@@ -408,12 +413,24 @@ pub fn run(args: &[String]) -> Result<()> {
     .flat_map(|(_, packages)| packages.iter().copied())
     .collect();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(&cargo);
-    build.args(["build", "--release"]).current_dir(root());
-    for package in packages {
-        build.args(["-p", package]);
+    if !packages.is_empty() {
+        let mut build = Command::new(&cargo);
+        build.args(["build", "--release"]).current_dir(root());
+        for package in packages {
+            build.args(["-p", package]);
+        }
+        crate::run(&mut build)?;
     }
-    crate::run(&mut build)?;
+    if wanted("journal") {
+        crate::run(Command::new(&cargo).current_dir(root()).args([
+            "build",
+            "--release",
+            "-p",
+            "governance",
+            "--example",
+            "journal_bench",
+        ]))?;
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
@@ -427,6 +444,9 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         if wanted("atlassian") {
             bench_atlassian(&peers, &target, &state, runs)?;
+        }
+        if wanted("journal") {
+            bench_journal(&target, &state)?;
         }
         Ok(())
     })();
@@ -778,6 +798,56 @@ fn install_python(venv: &Path, requirements: &str) -> Result<()> {
             .arg(&pins),
     )?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())
+}
+
+/// Durable appends through the journal's writer thread: one writer, then eight and 64 in
+/// flight sharing syncs (group commit). On the state disk the figure is bound by its
+/// `fdatasync` time; tmpfs shows the writer's own ceiling.
+fn bench_journal(target: &Path, state: &Path) -> Result<()> {
+    let program = target.join("release/examples/journal_bench");
+    let mut places = vec![("state disk", state.join("journal"))];
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        places.push((
+            "tmpfs",
+            shm.join(format!("xtask-journal-{}", std::process::id())),
+        ));
+    }
+    println!("\naudit journal: durable appends (fdatasync each batch)");
+    println!(
+        "  {:<11} {:>7} {:>8} {:>10} {:>9} {:>9}",
+        "where", "writers", "events", "events/s", "p50 ms", "p99 ms"
+    );
+    for (place, dir) in &places {
+        for (writers, events) in [(1, 1_000), (8, 8_000), (64, 32_000)] {
+            let _ = std::fs::remove_dir_all(dir);
+            let out = Command::new(&program)
+                .arg(dir)
+                .args([writers.to_string(), events.to_string()])
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "journal_bench failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let result: Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| format!("journal_bench printed no JSON ({e})"))?;
+            println!(
+                "  {:<11} {:>7} {:>8} {:>10} {:>9.3} {:>9.3}",
+                place,
+                writers,
+                result["events"],
+                result["events_per_s"],
+                result["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                result["p99_ms"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    println!("  (a write call makes two durable appends: its intent and its outcome)");
+    Ok(())
 }
 
 fn tempdir() -> Result<PathBuf> {

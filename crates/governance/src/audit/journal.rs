@@ -35,7 +35,7 @@ use std::{
 
 use serde_json::Value;
 
-use super::event::{AuditEvent, GENESIS_HASH, chain_hash};
+use super::event::{AuditEvent, GENESIS_HASH, canonical_json};
 use crate::content::{Scrub, clean_json};
 
 /// The journal could not be written.
@@ -108,6 +108,9 @@ pub struct RepairReport {
 
 struct Request {
     event: AuditEvent,
+    /// `event` as JSON, already cleaned by the caller: the writer thread, which every event
+    /// passes in turn, only chains and writes it.
+    value: Value,
     durable: bool,
     reply: Reply,
 }
@@ -212,6 +215,7 @@ impl Journal {
     pub fn append(&self, event: AuditEvent, durable: bool) -> Result<AuditEvent, AuditError> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.send(Request {
+            value: cleaned(&event),
             event,
             durable,
             reply: Reply::Blocking(tx),
@@ -228,6 +232,7 @@ impl Journal {
     ) -> Result<AuditEvent, AuditError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(Request {
+            value: cleaned(&event),
             event,
             durable,
             reply: Reply::Async(tx),
@@ -266,6 +271,16 @@ impl Drop for Journal {
             let _ = writer.join();
         }
     }
+}
+
+/// The event as it will be written, before its place in the chain is known.
+fn cleaned(event: &AuditEvent) -> Value {
+    let mut value = serde_json::to_value(event).expect("an audit event serializes");
+    // The one place every event passes: no secret (held by this process, or shaped like one
+    // in an argument or an upstream error) and no hidden character is ever written. The
+    // chain fields filled in later are numbers and hex.
+    clean_json(&mut value, Scrub::All);
+    value
 }
 
 fn create_dir(dir: &Path) -> Result<(), AuditError> {
@@ -321,14 +336,14 @@ impl Writer {
 
     fn take(&mut self, request: Request) {
         self.queued.fetch_sub(1, Ordering::AcqRel);
-        match self.write(request.event) {
+        match self.write(request.event, request.value) {
             Ok(event) if request.durable => self.pending.push((request.reply, event)),
             answer => request.reply.send(answer),
         }
     }
 
     /// Writes one line: chained to the segment's last, cleaned, in one `write`.
-    fn write(&mut self, mut event: AuditEvent) -> Result<AuditEvent, AuditError> {
+    fn write(&mut self, mut event: AuditEvent, mut value: Value) -> Result<AuditEvent, AuditError> {
         if self.segment.is_none() {
             let segment = self.next_segment()?;
             self.segment = Some(segment);
@@ -337,12 +352,13 @@ impl Writer {
         let segment = self.segment.as_mut().expect("segment just opened");
         event.seq = segment.seq + 1;
         event.prev_hash = segment.prev_hash.clone();
-        event.hash = String::new();
-        let mut value = serde_json::to_value(&event).expect("an audit event serializes");
-        // The one place every event passes: no secret (held by this process, or shaped like
-        // one in an argument or an upstream error) and no hidden character is ever written.
-        clean_json(&mut value, Scrub::All);
-        let hash = chain_hash(&event.prev_hash, &value);
+        value["seq"] = Value::from(event.seq);
+        value["prev_hash"] = Value::String(event.prev_hash.clone());
+        // `chain_hash` without its copy of the event: the writer is the one serial step.
+        if let Value::Object(map) = &mut value {
+            map.remove("hash");
+        }
+        let hash = link_hash(&event.prev_hash, &value);
         value["hash"] = Value::String(hash.clone());
         let mut line = serde_json::to_string(&value).expect("an audit event serializes");
         line.push('\n');
@@ -487,6 +503,15 @@ impl Writer {
             len: 0,
         })
     }
+}
+
+/// `chain_hash` of an event that holds no `hash` field.
+fn link_hash(prev_hash: &str, event: &Value) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical_json(event).as_bytes());
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// Answers every pending durable event with the result of the sync that covered it.
