@@ -6,6 +6,7 @@
 //! user's GitHub teams and/or `github.write_scope`, checked before anything is sent upstream.
 
 pub mod client;
+pub mod names;
 pub mod tools;
 
 use std::{
@@ -25,9 +26,8 @@ use tokio::sync::Mutex;
 
 use crate::{
     client::GithubClient,
-    tools::{
-        Call, encode, encode_path, trim_commit, trim_pr, trim_pr_summary, trim_repo, truncate,
-    },
+    names::{FullName, Owner},
+    tools::{Call, trim_commit, trim_pr, trim_pr_summary, trim_repo, truncate},
 };
 
 /// How long the user's team repositories are trusted before they are read again.
@@ -44,6 +44,9 @@ pub struct GithubServer {
     token: Option<String>,
     config: GithubConfig,
     read_scope: Patterns,
+    /// The owner part of each read-scope glob: which `org:` / `user:` search qualifiers may
+    /// name.
+    read_owners: Patterns,
     write_scope: Patterns,
     specs: Vec<ToolSpec>,
     team_repos: Mutex<Option<(Instant, Vec<String>)>>,
@@ -56,10 +59,16 @@ impl GithubServer {
             Patterns::new(globs, rule).map_err(|e: PatternError| e.to_string())
         };
         client::check_api_url(&config.api_url)?;
+        let owner_globs: Vec<String> = config
+            .read_scope
+            .iter()
+            .map(|glob| glob.split('/').next().unwrap_or_default().to_owned())
+            .collect();
         Ok(Self {
             client: tokio::sync::OnceCell::new(),
             token,
             read_scope: patterns(&config.read_scope, "github.read_scope")?,
+            read_owners: patterns(&owner_globs, "github.read_scope")?,
             write_scope: patterns(&config.write_scope, "github.write_scope")?,
             config,
             specs: tools::specs(),
@@ -84,7 +93,10 @@ impl GithubServer {
             return Ok(repos.clone());
         }
         let teams = client
-            .get("/user/teams?per_page=100", "your team list")
+            .get(
+                client.url(&["user", "teams"], &[("per_page", "100")])?,
+                "your team list",
+            )
             .await?;
         let mut repos = Vec::new();
         for team in teams.as_array().into_iter().flatten().take(MAX_TEAMS) {
@@ -95,12 +107,12 @@ impl GithubServer {
                 continue;
             };
             for page in 1..=MAX_TEAM_REPO_PAGES {
-                let path = format!(
-                    "/orgs/{}/teams/{}/repos?per_page=100&page={page}",
-                    encode(org),
-                    encode(slug)
-                );
-                let list = client.get(&path, "your team's repositories").await?;
+                let page = page.to_string();
+                let url = client.url(
+                    &["orgs", org, "teams", slug, "repos"],
+                    &[("per_page", "100"), ("page", &page)],
+                )?;
+                let list = client.get(url, "your team's repositories").await?;
                 let items = list.as_array().cloned().unwrap_or_default();
                 repos.extend(
                     items
@@ -118,8 +130,53 @@ impl GithubServer {
         Ok(repos)
     }
 
-    fn read_decision(&self, full_name: &str) -> Decision {
-        in_scope(full_name, &self.read_scope, &[], "github.read_scope", true)
+    fn read_decision(&self, repo: &FullName) -> Decision {
+        in_scope(
+            &repo.to_string(),
+            &self.read_scope,
+            &[],
+            "github.read_scope",
+            true,
+        )
+    }
+
+    /// Whether a search hit may be shown: its `full_name` must be a well-formed name in the
+    /// read scope (a malformed one is hidden: fail closed).
+    fn hit_visible(&self, hit: &Value) -> bool {
+        hit["full_name"]
+            .as_str()
+            .and_then(|name| FullName::parse(name).ok())
+            .is_some_and(|repo| self.read_decision(&repo).allowed)
+    }
+
+    /// A search query's `repo:`, `org:` and `user:` qualifiers checked against the read scope:
+    /// a query must not reach past it (hits outside it are filtered too, but their count and
+    /// ranking would still tell about repositories it hides).
+    fn search_decision(&self, query: &str) -> Decision {
+        if self.read_scope.is_empty() {
+            return Decision::allow("github.read_scope (unset: open)");
+        }
+        for (qualifier, value) in scope_qualifiers(query) {
+            let inside = match qualifier.as_str() {
+                "repo" => {
+                    FullName::parse(&value).is_ok_and(|repo| self.read_decision(&repo).allowed)
+                }
+                _ => value
+                    .parse::<Owner>()
+                    .is_ok_and(|owner| self.read_owners.matches(owner.as_str())),
+            };
+            if !inside {
+                return Decision::deny(
+                    "github.read_scope",
+                    format!(
+                        "the query's `{qualifier}:{value}` reaches outside github.read_scope; \
+                         search within it (e.g. with `org:` an owner of the read scope) or ask \
+                         a platform admin to widen it"
+                    ),
+                );
+            }
+        }
+        Decision::allow("github.read_scope")
     }
 }
 
@@ -158,10 +215,19 @@ impl Upstream for GithubServer {
         call: Call,
         _caller: &Caller,
     ) -> Result<Authorization<Call>, ToolError> {
-        let Some((owner, repo)) = call.repo() else {
+        let Some(repo) = call.repo() else {
+            if let Call::SearchRepositories(a) = &call {
+                let decision = self.search_decision(&a.query);
+                let resources = BTreeMap::new();
+                if !decision.allowed {
+                    return Ok(Authorization::denied(decision, resources));
+                }
+                return Ok(Authorization::allow(&decision.rule, resources, call));
+            }
             return Ok(Authorization::unscoped(BTreeMap::new(), call));
         };
-        let full_name = format!("{owner}/{repo}");
+        // One spelling for the scope check, the audit key and (in execute) the URL.
+        let full_name = repo.to_string();
         let mut resources = BTreeMap::from([("repo".to_owned(), Value::from(full_name.clone()))]);
         match &call {
             Call::GetPullRequest(a) => {
@@ -172,7 +238,7 @@ impl Upstream for GithubServer {
             }
             _ => {}
         }
-        let read = self.read_decision(&full_name);
+        let read = self.read_decision(&repo);
         if !read.allowed {
             return Ok(Authorization::denied(read, resources));
         }
@@ -210,61 +276,65 @@ impl Upstream for GithubServer {
         let c = self.client().await?;
         match call {
             Call::SearchRepositories(a) => {
-                let path = format!(
-                    "/search/repositories?q={}&per_page={}&page={}",
-                    encode(&a.query),
-                    a.per_page,
-                    a.page
-                );
-                let found = c.get(&path, "the repository search").await?;
+                let (per_page, page) = (a.per_page.to_string(), a.page.to_string());
+                let url = c.url(
+                    &["search", "repositories"],
+                    &[("q", &a.query), ("per_page", &per_page), ("page", &page)],
+                )?;
+                let found = c.get(url, "the repository search").await?;
                 let items = found["items"].as_array().cloned().unwrap_or_default();
-                let returned = items.len();
                 let visible: Vec<Value> = items
                     .iter()
-                    .filter(|r| {
-                        self.read_decision(r["full_name"].as_str().unwrap_or(""))
-                            .allowed
-                    })
+                    .filter(|hit| self.hit_visible(hit))
                     .map(trim_repo)
                     .collect();
-                Ok(ToolOutput::new(json!({
-                    "total_count": found["total_count"],
-                    "filtered_out_of_scope": returned - visible.len(),
+                let mut out = json!({
+                    "count": visible.len(),
+                    "page": a.page,
                     "repositories": visible,
-                })))
+                });
+                // GitHub's total, and how many hits were hidden, count repositories outside
+                // the read scope: with `in:readme` or `in:description` that would tell what
+                // they hold. Shown only when there is no read scope.
+                if self.read_scope.is_empty() {
+                    out["total_count"] = found["total_count"].clone();
+                } else {
+                    out["scope"] = "hits outside github.read_scope are left out".into();
+                }
+                Ok(ToolOutput::new(out))
             }
             Call::GetFileContents(a) => {
-                let mut path = format!(
-                    "/repos/{}/{}/contents/{}",
-                    encode(&a.owner),
-                    encode(&a.repo),
-                    encode_path(&a.path)
-                );
-                if let Some(r) = &a.git_ref {
-                    path.push_str(&format!("?ref={}", encode(r)));
+                let mut segments = vec!["repos", a.owner.as_str(), a.repo.as_str(), "contents"];
+                segments.extend(a.path.segments());
+                if a.path.is_root() {
+                    // `contents/` with an empty `{path}`: the root, as GitHub's description routes it.
+                    segments.push("");
                 }
+                let query: Vec<(&str, &str)> =
+                    a.git_ref.iter().map(|r| ("ref", r.as_str())).collect();
+                let url = c.url(&segments, &query)?;
                 let what = format!("{}/{}:{}", a.owner, a.repo, a.path);
-                let found = c.get(&path, &what).await?;
-                Ok(ToolOutput::new(file_or_directory(&found)).with_resource("path", a.path))
+                let found = c.get(url, &what).await?;
+                Ok(ToolOutput::new(file_or_directory(&found))
+                    .with_resource("path", a.path.as_str()))
             }
             Call::ListPullRequests(a) => {
-                let mut path = format!(
-                    "/repos/{}/{}/pulls?per_page={}&page={}",
-                    encode(&a.owner),
-                    encode(&a.repo),
-                    a.per_page,
-                    a.page
-                );
+                let (per_page, page) = (a.per_page.to_string(), a.page.to_string());
+                let mut query = vec![("per_page", per_page.as_str()), ("page", page.as_str())];
                 if let Some(state) = a.state {
-                    let state = serde_json::to_value(state).unwrap_or_default();
-                    path.push_str(&format!("&state={}", state.as_str().unwrap_or("open")));
+                    query.push(("state", state.as_str()));
                 }
-                for (key, value) in [("base", &a.base), ("head", &a.head)] {
-                    if let Some(v) = value {
-                        path.push_str(&format!("&{key}={}", encode(v)));
-                    }
+                if let Some(base) = &a.base {
+                    query.push(("base", base.as_str()));
                 }
-                let found = c.get(&path, "the pull request list").await?;
+                if let Some(head) = &a.head {
+                    query.push(("head", head.as_str()));
+                }
+                let url = c.url(
+                    &["repos", a.owner.as_str(), a.repo.as_str(), "pulls"],
+                    &query,
+                )?;
+                let found = c.get(url, "the pull request list").await?;
                 let prs: Vec<Value> = found
                     .as_array()
                     .into_iter()
@@ -276,23 +346,24 @@ impl Upstream for GithubServer {
                 ))
             }
             Call::GetPullRequest(a) => {
-                let path = format!(
-                    "/repos/{}/{}/pulls/{}",
-                    encode(&a.owner),
-                    encode(&a.repo),
-                    a.pull_number
-                );
+                let number = a.pull_number.to_string();
+                let url = c.url(
+                    &["repos", a.owner.as_str(), a.repo.as_str(), "pulls", &number],
+                    &[],
+                )?;
                 let what = format!("pull request {}/{}#{}", a.owner, a.repo, a.pull_number);
-                Ok(ToolOutput::new(trim_pr(&c.get(&path, &what).await?)))
+                Ok(ToolOutput::new(trim_pr(&c.get(url, &what).await?)))
             }
             Call::CreatePullRequest(a) => {
-                let path = format!("/repos/{}/{}/pulls", encode(&a.owner), encode(&a.repo));
-                let mut body =
-                    json!({"title": a.title, "head": a.head, "base": a.base, "draft": a.draft});
+                let url = c.url(&["repos", a.owner.as_str(), a.repo.as_str(), "pulls"], &[])?;
+                let mut body = json!({
+                    "title": a.title, "head": a.head.as_str(), "base": a.base.as_str(),
+                    "draft": a.draft,
+                });
                 if let Some(text) = &a.body {
                     body["body"] = text.clone().into();
                 }
-                let created = c.post(&path, &body, "the new pull request").await?;
+                let created = c.post(url, &body, "the new pull request").await?;
                 let number = created["number"].clone();
                 Ok(ToolOutput::new(json!({
                     "number": number, "url": created["html_url"], "state": created["state"],
@@ -301,38 +372,43 @@ impl Upstream for GithubServer {
                 .with_resource("pull_number", number))
             }
             Call::AddComment(a) => {
-                let path = format!(
-                    "/repos/{}/{}/issues/{}/comments",
-                    encode(&a.owner),
-                    encode(&a.repo),
-                    a.issue_number
-                );
+                let number = a.issue_number.to_string();
+                let url = c.url(
+                    &[
+                        "repos",
+                        a.owner.as_str(),
+                        a.repo.as_str(),
+                        "issues",
+                        &number,
+                        "comments",
+                    ],
+                    &[],
+                )?;
                 let what = format!("a comment on {}/{}#{}", a.owner, a.repo, a.issue_number);
-                let created = c.post(&path, &json!({"body": a.body}), &what).await?;
+                let created = c.post(url, &json!({"body": a.body}), &what).await?;
                 Ok(ToolOutput::new(json!({
                     "id": created["id"], "url": created["html_url"], "created_at": created["created_at"],
                 }))
                 .with_resource("comment_id", created["id"].clone()))
             }
             Call::ListCommits(a) => {
-                let mut path = format!(
-                    "/repos/{}/{}/commits?per_page={}&page={}",
-                    encode(&a.owner),
-                    encode(&a.repo),
-                    a.per_page,
-                    a.page
-                );
+                let (per_page, page) = (a.per_page.to_string(), a.page.to_string());
+                let mut query = vec![("per_page", per_page.as_str()), ("page", page.as_str())];
                 for (key, value) in [
-                    ("sha", &a.sha),
-                    ("path", &a.path),
-                    ("author", &a.author),
-                    ("since", &a.since),
+                    ("sha", a.sha.as_ref().map(|v| v.as_str())),
+                    ("path", a.path.as_ref().map(|v| v.as_str())),
+                    ("author", a.author.as_ref().map(|v| v.as_str())),
+                    ("since", a.since.as_ref().map(|v| v.as_str())),
                 ] {
-                    if let Some(v) = value {
-                        path.push_str(&format!("&{key}={}", encode(v)));
+                    if let Some(value) = value {
+                        query.push((key, value));
                     }
                 }
-                let found = c.get(&path, "the commit list").await?;
+                let url = c.url(
+                    &["repos", a.owner.as_str(), a.repo.as_str(), "commits"],
+                    &query,
+                )?;
+                let found = c.get(url, "the commit list").await?;
                 let commits: Vec<Value> = found
                     .as_array()
                     .into_iter()
@@ -348,11 +424,9 @@ impl Upstream for GithubServer {
 
     async fn whoami(&self) -> Option<String> {
         self.token.as_ref()?;
-        let me = self
-            .client()
-            .await
-            .ok()?
-            .get("/user", "your GitHub account")
+        let client = self.client().await.ok()?;
+        let me = client
+            .get(client.url(&["user"], &[]).ok()?, "your GitHub account")
             .await
             .ok()?;
         me["email"]
@@ -360,6 +434,41 @@ impl Upstream for GithubServer {
             .or_else(|| me["login"].as_str())
             .map(str::to_owned)
     }
+}
+
+/// The `repo:`, `org:`, `user:` (and `owner:`) qualifiers of a search query that widen it, as
+/// `(qualifier, value)`, qualifier lowercased; a negated one (`-repo:x`) only narrows and is
+/// left out. Read generously: a qualifier anywhere a token can start (after whitespace, `(`, or
+/// a quote), any case, a quoted value; a bare qualifier with no value yields an empty value,
+/// which no scope allows.
+pub fn scope_qualifiers(query: &str) -> Vec<(String, String)> {
+    let lower = query.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut found = Vec::new();
+    for qualifier in ["repo", "org", "user", "owner"] {
+        let pattern = format!("{qualifier}:");
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(&pattern).map(|i| i + from) {
+            from = at + pattern.len();
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let starts_token = match before {
+                None => true,
+                Some(b) => b.is_ascii_whitespace() || b"(\"'+".contains(&b),
+            };
+            if !starts_token {
+                // `-repo:` negates; any other letter before it makes another word (`myrepo:`).
+                continue;
+            }
+            let rest = &query[from..];
+            let rest = rest.strip_prefix('"').unwrap_or(rest);
+            let value: String = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !"\")(".contains(*c))
+                .collect();
+            found.push((qualifier.to_owned(), value));
+        }
+    }
+    found
 }
 
 /// A contents answer, as text (or a note for binary and over-large files) or a listing.

@@ -5,6 +5,8 @@
 //! pull request a human merges.
 
 use governance::server::{Access, ToolError, ToolSpec};
+
+use crate::names::{Author, FullName, GitRef, Head, Owner, RepoName, RepoPath, Timestamp};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,6 +19,8 @@ pub const MAX_PAGE: u32 = 50;
 pub const MAX_TEXT_BYTES: usize = 100_000;
 /// Longest body accepted for a pull request or comment (GitHub's own limit is 65,536 chars).
 pub const MAX_BODY_CHARS: usize = 65_536;
+/// Longest search query (GitHub's own limit).
+pub const MAX_QUERY_CHARS: usize = 256;
 
 fn default_per_page() -> u32 {
     30
@@ -29,7 +33,9 @@ fn default_page() -> u32 {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchRepositories {
-    /// GitHub search query, e.g. `org:acme topic:payments language:go`.
+    /// GitHub search query, e.g. `org:acme topic:payments language:go` (at most 256
+    /// characters). `repo:`, `org:` and `user:` qualifiers must name what your read scope
+    /// allows; hits outside it are left out.
     pub query: String,
     /// Results per page (1-100, default 30).
     #[serde(default = "default_per_page")]
@@ -44,15 +50,16 @@ pub struct SearchRepositories {
 #[serde(deny_unknown_fields)]
 pub struct GetFileContents {
     /// Repository owner (user or organization).
-    pub owner: String,
+    pub owner: Owner,
     /// Repository name.
-    pub repo: String,
-    /// Path in the repository; empty for the root directory.
+    pub repo: RepoName,
+    /// Path in the repository from its root, without a leading `/`, e.g. `src/lib.rs`;
+    /// empty for the root directory.
     #[serde(default)]
-    pub path: String,
+    pub path: RepoPath,
     /// Branch, tag or commit SHA; default branch when omitted.
     #[serde(default, rename = "ref")]
-    pub git_ref: Option<String>,
+    pub git_ref: Option<GitRef>,
 }
 
 /// List pull requests.
@@ -60,18 +67,18 @@ pub struct GetFileContents {
 #[serde(deny_unknown_fields)]
 pub struct ListPullRequests {
     /// Repository owner.
-    pub owner: String,
+    pub owner: Owner,
     /// Repository name.
-    pub repo: String,
+    pub repo: RepoName,
     /// `open` (default), `closed` or `all`.
     #[serde(default)]
     pub state: Option<PrState>,
     /// Filter by base branch.
     #[serde(default)]
-    pub base: Option<String>,
+    pub base: Option<GitRef>,
     /// Filter by head, `user:branch`.
     #[serde(default)]
-    pub head: Option<String>,
+    pub head: Option<Head>,
     /// Results per page (1-100, default 30).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
@@ -92,14 +99,25 @@ pub enum PrState {
     All,
 }
 
+impl PrState {
+    /// GitHub's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrState::Open => "open",
+            PrState::Closed => "closed",
+            PrState::All => "all",
+        }
+    }
+}
+
 /// Get one pull request.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetPullRequest {
     /// Repository owner.
-    pub owner: String,
+    pub owner: Owner,
     /// Repository name.
-    pub repo: String,
+    pub repo: RepoName,
     /// Pull request number.
     pub pull_number: u64,
 }
@@ -109,15 +127,15 @@ pub struct GetPullRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreatePullRequest {
     /// Repository owner.
-    pub owner: String,
+    pub owner: Owner,
     /// Repository name.
-    pub repo: String,
+    pub repo: RepoName,
     /// Title.
     pub title: String,
     /// The branch with the changes (`branch`, or `user:branch` for a fork).
-    pub head: String,
+    pub head: Head,
     /// The branch to merge into.
-    pub base: String,
+    pub base: GitRef,
     /// Description, Markdown.
     #[serde(default)]
     pub body: Option<String>,
@@ -131,9 +149,9 @@ pub struct CreatePullRequest {
 #[serde(deny_unknown_fields)]
 pub struct AddComment {
     /// Repository owner.
-    pub owner: String,
+    pub owner: Owner,
     /// Repository name.
-    pub repo: String,
+    pub repo: RepoName,
     /// Issue or pull request number.
     pub issue_number: u64,
     /// Comment, Markdown.
@@ -145,21 +163,21 @@ pub struct AddComment {
 #[serde(deny_unknown_fields)]
 pub struct ListCommits {
     /// Repository owner.
-    pub owner: String,
+    pub owner: Owner,
     /// Repository name.
-    pub repo: String,
+    pub repo: RepoName,
     /// Branch, tag or SHA to start from; default branch when omitted.
     #[serde(default)]
-    pub sha: Option<String>,
-    /// Only commits touching this path.
+    pub sha: Option<GitRef>,
+    /// Only commits touching this path (from the repository root, e.g. `src/lib.rs`).
     #[serde(default)]
-    pub path: Option<String>,
+    pub path: Option<RepoPath>,
     /// Only commits by this GitHub login or e-mail.
     #[serde(default)]
-    pub author: Option<String>,
-    /// Only commits after this ISO 8601 time.
+    pub author: Option<Author>,
+    /// Only commits after this RFC 3339 time, e.g. `2026-01-13T10:30:00Z`.
     #[serde(default)]
-    pub since: Option<String>,
+    pub since: Option<Timestamp>,
     /// Results per page (1-100, default 30).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
@@ -269,20 +287,20 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
             ));
         }
     }
-    if let Some((owner, repo)) = call.repo() {
-        for (field, value) in [("owner", owner), ("repo", repo)] {
-            if value.is_empty()
-                || !value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return invalid(format!("{field} `{value}` is not a GitHub name"));
-            }
-        }
-    }
     match &call {
         Call::SearchRepositories(a) if a.query.trim().is_empty() => {
             invalid("query must not be empty".into())
+        }
+        Call::SearchRepositories(a) if a.query.chars().count() > MAX_QUERY_CHARS => invalid(
+            format!("query is longer than GitHub's {MAX_QUERY_CHARS} characters; shorten it"),
+        ),
+        Call::SearchRepositories(a) if a.query.chars().any(char::is_control) => {
+            invalid("query holds a control character (a line break?); write it on one line".into())
+        }
+        Call::ListCommits(ListCommits {
+            path: Some(path), ..
+        }) if path.is_root() => {
+            invalid("path must name a file or directory; leave it out for every commit".into())
         }
         Call::CreatePullRequest(a) if a.title.trim().is_empty() => {
             invalid("title must not be empty".into())
@@ -301,45 +319,25 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
 }
 
 impl Call {
-    /// The `(owner, repo)` a repository-addressed call names.
-    pub fn repo(&self) -> Option<(&str, &str)> {
-        match self {
-            Call::SearchRepositories(_) => None,
-            Call::GetFileContents(a) => Some((&a.owner, &a.repo)),
-            Call::ListPullRequests(a) => Some((&a.owner, &a.repo)),
-            Call::GetPullRequest(a) => Some((&a.owner, &a.repo)),
-            Call::CreatePullRequest(a) => Some((&a.owner, &a.repo)),
-            Call::AddComment(a) => Some((&a.owner, &a.repo)),
-            Call::ListCommits(a) => Some((&a.owner, &a.repo)),
-        }
+    /// The repository a repository-addressed call names: the same checked value the scope
+    /// check reads and the URL is built from.
+    pub fn repo(&self) -> Option<FullName> {
+        let (owner, repo) = match self {
+            Call::SearchRepositories(_) => return None,
+            Call::GetFileContents(a) => (&a.owner, &a.repo),
+            Call::ListPullRequests(a) => (&a.owner, &a.repo),
+            Call::GetPullRequest(a) => (&a.owner, &a.repo),
+            Call::CreatePullRequest(a) => (&a.owner, &a.repo),
+            Call::AddComment(a) => (&a.owner, &a.repo),
+            Call::ListCommits(a) => (&a.owner, &a.repo),
+        };
+        Some(FullName::new(owner, repo))
     }
 
     /// Whether the call writes.
     pub fn is_write(&self) -> bool {
         matches!(self, Call::CreatePullRequest(_) | Call::AddComment(_))
     }
-}
-
-/// Percent-encodes a query value or path segment.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A repository path, each segment encoded but slashes kept.
-pub fn encode_path(path: &str) -> String {
-    path.trim_matches('/')
-        .split('/')
-        .map(encode)
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// Cuts `text` to [`MAX_TEXT_BYTES`] on a character boundary; says whether it cut.

@@ -226,11 +226,13 @@ fn reads_outside_the_read_scope_are_refused_and_search_hits_filtered() {
     assert_eq!(refused["isError"], json!(true));
     assert!(result_text(&refused).contains("github.read_scope"));
     assert!(proxy.requests_to("GET", "/repos/octo").is_empty());
-    // Prism's example search hit is dtrupenn/Tetris: outside acme/*.
+    // Prism's example search hit is dtrupenn/Tetris: outside acme/*. Neither it nor GitHub's
+    // total (which counts it) is shown.
     let search = server.call("github_search_repositories", json!({"query": "tetris"}));
     let s = &search["structuredContent"];
     assert_eq!(s["repositories"], json!([]), "{s}");
-    assert_eq!(s["filtered_out_of_scope"], 1);
+    assert_eq!(s["count"], 0, "{s}");
+    assert!(s.get("total_count").is_none(), "{s}");
     proxy.assert_no_violations();
 }
 
