@@ -22,6 +22,8 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    // This main builds its own runtime (not `runtime_for`), so it installs the provider itself.
+    governance::server::install_crypto_provider();
     let args = Args::parse();
     if args.tools {
         let catalog = governance::server::tool_catalog(&aws_mcp::tools::specs());

@@ -194,7 +194,14 @@ async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitC
     .or_default_provider()
     .or_else("us-east-1");
     // AssumeRoleWithWebIdentity is not signed: the ID token is the credential.
+    // The SDK's HTTPS client on ring, the crypto provider of the rest of the process.
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
         .no_credentials()
         .region(region)
         .load()

@@ -122,6 +122,7 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    governance::server::install_crypto_provider();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

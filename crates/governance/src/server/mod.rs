@@ -25,8 +25,8 @@ use crate::{
 };
 pub use pipeline::{GovernedServer, Kernel, KernelError};
 pub use transport::{
-    ServeError, init_logging, runtime_for, serve, serve_http, serve_lines, serve_stdio,
-    serve_upstream,
+    ServeError, init_logging, install_crypto_provider, runtime_for, serve, serve_http,
+    serve_lines, serve_stdio, serve_upstream,
 };
 
 /// One tool as the server declares it.

@@ -148,9 +148,19 @@ pub fn init_logging() {
         .init();
 }
 
+/// Installs ring as this process's TLS crypto provider, the one every rustls client in it uses
+/// (reqwest in auth and atlassian, built without a provider of its own; octocrab's hyper-rustls
+/// on ring). Call it first thing in `main`, before any client exists: `runtime_for` does, for
+/// the servers; the CLI calls it itself. A second call changes nothing.
+pub fn install_crypto_provider() {
+    // Err means a provider is installed already: the first one stands.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The runtime a server binary runs on: one thread for the one stdio client; many for an HTTP
-/// listener, which serves many sessions at once.
+/// listener, which serves many sessions at once. Installs the TLS crypto provider first.
 pub fn runtime_for(http: Option<SocketAddr>) -> std::io::Result<tokio::runtime::Runtime> {
+    install_crypto_provider();
     match http {
         Some(_) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
