@@ -1,11 +1,12 @@
 //! The REST client of one Atlassian site (Jira or Confluence, Cloud or Data Center).
 //!
 //! Transport is reqwest over rustls, built at the first request (a server that only lists its
-//! tools never loads root certificates). On top of it, this module's error policy: reads are
-//! retried with backoff on 5xx and transport failures, writes never (a retry could create a
-//! second issue); a 429's `Retry-After` is waited out when it is within a bound, else reported;
-//! every request has a timeout; Atlassian's `errorMessages` / `errors` / `message` bodies reach
-//! the user verbatim, next to what to do about them.
+//! tools never loads root certificates). Retries and rate limits follow the workspace's one
+//! policy (`rest::RetryPolicy`): reads are retried with jittered backoff on 5xx and transport
+//! failures, writes never (a retry could create a second issue); a rate limit's `Retry-After` /
+//! `X-RateLimit-Reset` is waited out when it is within `max_retry_after`, else reported. Every
+//! request has a timeout; Atlassian's `errorMessages` / `errors` / `message` bodies reach the
+//! user verbatim, next to what to do about them.
 
 use std::{fmt, time::Duration};
 
@@ -14,7 +15,8 @@ use auth::{
     config::{AtlassianOAuthConfig, KeychainConfig},
 };
 use governance::{config::Deployment, server::ToolError};
-use reqwest::{Method, StatusCode, header::HeaderMap};
+use reqwest::Method;
+use rest::{Attempt, Failure, RetryPolicy};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -165,9 +167,9 @@ pub enum AtlassianError {
         /// Atlassian's own messages, verbatim.
         message: String,
     },
-    /// Rate limited for longer than the configured bound.
+    /// Rate limited for longer than the configured bound, or still after every retry.
     #[error(
-        "{product} is rate limiting {what}{}; nothing was retried, try again later",
+        "{product} is rate limiting {what}{}; this server waits out only short limits, try again later",
         .retry_after_secs.map(|s| format!(" (Retry-After: {s} s)")).unwrap_or_default()
     )]
     RateLimited {
@@ -442,8 +444,17 @@ impl AtlassianClient {
     async fn http(&self) -> Result<&reqwest::Client, AtlassianError> {
         self.http
             .get_or_try_init(|| async {
-                // reqwest is built without a bundled crypto provider: ring, as octocrab uses.
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                // reqwest is built without a crypto provider of its own: the process's, which
+                // every binary installs first thing (`governance::server::install_crypto_provider`).
+                if rustls::crypto::CryptoProvider::get_default().is_none() {
+                    return Err(AtlassianError::Transport {
+                        product: self.product(),
+                        what: "the HTTP client".into(),
+                        message: "no TLS crypto provider is installed in this process (a bug: \
+                                  the binary's main must install one first)"
+                            .into(),
+                    });
+                }
                 reqwest::Client::builder()
                     .user_agent(USER_AGENT)
                     .timeout(self.site.timeout)
@@ -502,95 +513,89 @@ impl AtlassianClient {
         let http = self.http().await?;
         let (base, authorization) = self.route(base, credential).await?;
         let url = format!("{base}{path}");
-        let retry_reads = method == Method::GET;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let mut request = http
-                .request(method.clone(), &url)
-                .header("accept", "application/json");
-            if !query.is_empty() {
-                request = request.query(query);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            request = match &authorization {
-                Authorization::Basic { email, api_token } => {
-                    request.basic_auth(email, Some(api_token))
-                }
-                Authorization::Bearer(token) => request.bearer_auth(token),
-            };
-            let failure = match request.send().await {
-                Err(e) if e.is_timeout() => AtlassianError::Timeout {
+        let policy = RetryPolicy::new(self.site.max_retries, self.site.max_retry_after);
+        policy
+            .run(&method, || {
+                self.attempt(http, &method, &url, query, body, &authorization, what)
+            })
+            .await
+            // Each error already says what happened; a write's 5xx is reported as it came.
+            .map_err(|failed| failed.error)
+    }
+
+    /// One request: the JSON on 2xx, else the error, sorted for the retry policy.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        method: &Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        authorization: &Authorization,
+        what: &str,
+    ) -> Result<Value, Attempt<AtlassianError>> {
+        let product = self.product();
+        let mut request = http
+            .request(method.clone(), url)
+            .header("accept", "application/json");
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request = match authorization {
+            Authorization::Basic { email, api_token } => request.basic_auth(email, Some(api_token)),
+            Authorization::Bearer(token) => request.bearer_auth(token),
+        };
+        let no_answer = |e: reqwest::Error| {
+            let error = if e.is_timeout() {
+                AtlassianError::Timeout {
                     product,
                     what: what.to_owned(),
                     secs: self.site.timeout.as_secs(),
-                },
-                Err(e) => AtlassianError::Transport {
+                }
+            } else {
+                AtlassianError::Transport {
                     product,
                     what: what.to_owned(),
                     message: transport_message(&e),
-                },
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    let text = match response.text().await {
-                        Ok(text) => text,
-                        Err(e) => {
-                            return Err(AtlassianError::Transport {
-                                product,
-                                what: what.to_owned(),
-                                message: transport_message(&e),
-                            });
-                        }
-                    };
-                    if status.is_success() {
-                        return parse_body(&text).map_err(|message| AtlassianError::Transport {
-                            product,
-                            what: what.to_owned(),
-                            message,
-                        });
-                    }
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        // Not processed: safe to send again, for writes too.
-                        let wait = retry_after(&headers);
-                        match wait {
-                            Some(wait)
-                                if wait <= self.site.max_retry_after
-                                    && attempt <= self.site.max_retries + 1 =>
-                            {
-                                tracing::info!("{product} rate limited {what}; waiting {wait:?}");
-                                tokio::time::sleep(wait).await;
-                                continue;
-                            }
-                            _ => {
-                                return Err(AtlassianError::RateLimited {
-                                    product,
-                                    what: what.to_owned(),
-                                    retry_after_secs: wait.map(|w| w.as_secs()),
-                                });
-                            }
-                        }
-                    }
-                    let error = AtlassianError::Status {
-                        product,
-                        status: status.as_u16(),
-                        what: what.to_owned(),
-                        message: error_messages(&text),
-                    };
-                    if !status.is_server_error() {
-                        return Err(error);
-                    }
-                    error
                 }
             };
-            if !retry_reads || attempt > self.site.max_retries {
-                return Err(failure);
-            }
-            tracing::info!("{product}: {failure}; retrying (attempt {attempt})");
-            tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+            Attempt::Failed(Failure::Transport, error)
+        };
+        let response = request.send().await.map_err(no_answer)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(no_answer)?;
+        if status.is_success() {
+            return parse_body(&text).map_err(|message| {
+                Attempt::Final(AtlassianError::Transport {
+                    product,
+                    what: what.to_owned(),
+                    message,
+                })
+            });
         }
+        if let Some(limit) = rest::rate_limit(status, &headers, chrono::Utc::now()) {
+            let error = AtlassianError::RateLimited {
+                product,
+                what: what.to_owned(),
+                retry_after_secs: limit.wait.map(|w| w.as_secs()),
+            };
+            return Err(Attempt::Failed(Failure::RateLimited(limit), error));
+        }
+        let error = AtlassianError::Status {
+            product,
+            status: status.as_u16(),
+            what: what.to_owned(),
+            message: error_messages(&text),
+        };
+        if status.is_server_error() {
+            return Err(Attempt::Failed(Failure::Server(status.as_u16()), error));
+        }
+        Err(Attempt::Final(error))
     }
 }
 
@@ -600,18 +605,6 @@ fn parse_body(text: &str) -> Result<Value, String> {
         return Ok(Value::Null);
     }
     serde_json::from_str(text).map_err(|e| format!("the answer is not JSON: {e}"))
-}
-
-/// `Retry-After` in seconds (Atlassian sends seconds, not HTTP dates).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 /// A transport error without the URL (which could carry a query) and without its source chain.
