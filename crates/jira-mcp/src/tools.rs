@@ -3,6 +3,9 @@
 //!
 //! There is deliberately no delete tool, and no write can delete: key fields cannot be cleared,
 //! and an issue cannot be moved to another project or type through an update.
+//!
+//! Not here: anything that needs Jira (which field a name means, which project an issue is in
+//! now: `authorize`), nor policy by role.
 
 use std::collections::BTreeMap;
 
@@ -221,15 +224,6 @@ impl Call {
         }
         projects
     }
-
-    /// The extra fields a write sets, by the key the caller used.
-    pub fn written_fields(&self) -> Vec<&str> {
-        match self {
-            Call::CreateIssue(a) => a.fields.keys().map(String::as_str).collect(),
-            Call::UpdateIssue(a) => a.fields.keys().map(String::as_str).collect(),
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// The project key of an issue key (`PROJ` of `PROJ-123`).
@@ -364,13 +358,8 @@ fn check(tool: &str, mut call: Call) -> Result<Call, ToolError> {
                 a.description.as_deref(),
                 MAX_TEXT_CHARS,
             )?;
-            for field in ["project", "issuetype", "summary", "description", "parent"] {
-                if a.fields.contains_key(field) {
-                    return Err(invalid(
-                        tool,
-                        format!("set `{field}` with its own argument, not in `fields`"),
-                    ));
-                }
+            for (field, value) in &a.fields {
+                check_written_field(tool, field, value, true)?;
             }
         }
         Call::UpdateIssue(a) => {
@@ -388,27 +377,7 @@ fn check(tool: &str, mut call: Call) -> Result<Call, ToolError> {
                 ));
             }
             for (field, value) in &a.fields {
-                let field = field.to_lowercase();
-                if IMMOVABLE_FIELDS.contains(&field.as_str()) {
-                    return Err(invalid(
-                        tool,
-                        format!(
-                            "`{field}` cannot be changed here: moving an issue to another \
-                             project or type is not offered, and status changes go through \
-                             jira_transition_issue"
-                        ),
-                    ));
-                }
-                let empty = value.is_null()
-                    || value.as_str().is_some_and(|s| s.trim().is_empty())
-                    || value.as_array().is_some_and(Vec::is_empty)
-                    || value.as_object().is_some_and(|o| o.is_empty());
-                if KEY_FIELDS.contains(&field.as_str()) && empty {
-                    return Err(invalid(
-                        tool,
-                        format!("`{field}` cannot be cleared (no write may delete a key field)"),
-                    ));
-                }
+                check_written_field(tool, field, value, false)?;
             }
             let nothing = a.summary.is_none()
                 && a.description.is_none()
@@ -448,6 +417,49 @@ fn check(tool: &str, mut call: Call) -> Result<Call, ToolError> {
     Ok(call)
 }
 
+/// Fields a create sets through their own arguments.
+const OWN_ARGUMENT_FIELDS: &[&str] = &["project", "issuetype", "summary", "description", "parent"];
+
+/// The no-delete and no-move rules for one field a write sets, by the key the caller gave and
+/// again by the id it resolves to (`"Issue Type"` is `issuetype`).
+pub fn check_written_field(
+    tool: &str,
+    field: &str,
+    value: &Value,
+    creating: bool,
+) -> Result<(), ToolError> {
+    let field = field.to_lowercase();
+    if creating {
+        if OWN_ARGUMENT_FIELDS.contains(&field.as_str()) {
+            return Err(invalid(
+                tool,
+                format!("set `{field}` with its own argument, not in `fields`"),
+            ));
+        }
+        return Ok(());
+    }
+    if IMMOVABLE_FIELDS.contains(&field.as_str()) {
+        return Err(invalid(
+            tool,
+            format!(
+                "`{field}` cannot be changed here: moving an issue to another project or type is \
+                 not offered, and status changes go through jira_transition_issue"
+            ),
+        ));
+    }
+    let empty = value.is_null()
+        || value.as_str().is_some_and(|s| s.trim().is_empty())
+        || value.as_array().is_some_and(Vec::is_empty)
+        || value.as_object().is_some_and(|o| o.is_empty());
+    if KEY_FIELDS.contains(&field.as_str()) && empty {
+        return Err(invalid(
+            tool,
+            format!("`{field}` cannot be cleared (no write may delete a key field)"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_text(tool: &str, name: &str, text: Option<&str>, limit: usize) -> Result<(), ToolError> {
     let Some(text) = text else { return Ok(()) };
     let chars = text.chars().count();
@@ -483,12 +495,16 @@ fn check_project_key(tool: &str, key: &str) -> Result<(), ToolError> {
     }
 }
 
-fn check_issue_key(tool: &str, key: &str) -> Result<(), ToolError> {
-    let valid = project_of(key).is_some_and(is_project_key)
+/// Whether `key` has an issue key's shape (`PROJ-123`).
+pub fn is_issue_key(key: &str) -> bool {
+    project_of(key).is_some_and(is_project_key)
         && key
             .rsplit_once('-')
-            .is_some_and(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-    if valid {
+            .is_some_and(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn check_issue_key(tool: &str, key: &str) -> Result<(), ToolError> {
+    if is_issue_key(key) {
         Ok(())
     } else {
         Err(invalid(
@@ -526,6 +542,23 @@ mod tests {
                 "jira_search_issues",
                 json!({"jql": "x", "max_results": 0}),
                 "max_results",
+            ),
+            // No expansion reaches Jira: changelog and history carry a financial field's old
+            // values as plain strings (`fromString`), which no key-based mask sees.
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-1", "expand": "changelog"}),
+                "unknown field `expand`",
+            ),
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-1", "properties": ["*all"]}),
+                "unknown field `properties`",
+            ),
+            (
+                "jira_search_issues",
+                json!({"jql": "x", "expand": "names,schema,changelog"}),
+                "unknown field `expand`",
             ),
             (
                 "jira_create_issue",

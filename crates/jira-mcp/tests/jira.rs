@@ -17,7 +17,9 @@ const FIELDS: &str = r#"[
  {"id":"status","key":"status","name":"Status","custom":false,"schema":{"type":"status","system":"status"}},
  {"id":"customfield_10050","key":"customfield_10050","name":"Budget","custom":true,"schema":{"type":"number","custom":"com.atlassian.jira.plugin.system.customfieldtypes:float","customId":10050}},
  {"id":"customfield_10016","key":"customfield_10016","name":"Story Points","custom":true,"schema":{"type":"number","custom":"com.atlassian.jira.plugin.system.customfieldtypes:float","customId":10016}},
- {"id":"customfield_10020","key":"customfield_10020","name":"Sprint","custom":true,"schema":{"type":"array","items":"json","custom":"com.pyxis.greenhopper.jira:gh-sprint","customId":10020}}
+ {"id":"customfield_10020","key":"customfield_10020","name":"Sprint","custom":true,"schema":{"type":"array","items":"json","custom":"com.pyxis.greenhopper.jira:gh-sprint","customId":10020}},
+ {"id":"issuetype","key":"issuetype","name":"Issue Type","custom":false,"clauseNames":["issuetype","type"],"schema":{"type":"issuetype","system":"issuetype"}},
+ {"id":"parent","key":"parent","name":"Parent","custom":false,"clauseNames":["parent"],"schema":{"type":"issuelink","system":"parent"}}
 ]"#;
 
 /// An issue carrying the financial field, as `GET /rest/api/3/issue/PROJ-7` answers it.
@@ -172,7 +174,9 @@ fn every_tool_speaks_jiras_api() {
         body["fields"]["description"]["content"][2]["attrs"]["language"],
         "rust"
     );
-    let transition = &site.requests_to("POST", "/rest/api/3/issue/EX-1/transitions")[0];
+    // Writes go to the issue Jira resolved before them: Prism answers its example issue (ED-1,
+    // id 10002) for any key.
+    let transition = &site.requests_to("POST", "/rest/api/3/issue/10002/transitions")[0];
     let body: Value = serde_json::from_str(&transition.body).unwrap();
     assert_eq!(body["transition"]["id"], "2");
     // Every request carried credentials; none of them is in the journal.
@@ -281,15 +285,49 @@ fn financial_fields_are_masked_and_refused_for_other_roles() {
             got["structuredContent"]["description"],
             "Cut over **before** Q1."
         );
-        let everything = server.call(
-            "jira_get_issue",
-            json!({"issue_key": "PROJ-7", "fields": ["*all"]}),
-        );
-        let found = server.call(
-            "jira_search_issues",
-            json!({"jql": "project = PROJ", "fields": ["customfield_10050"]}),
-        );
-        for result in [&got, &everything, &found] {
+        // Every way of asking for the field: by name in any case, by id with leading zeros, as
+        // `cf[N]`, and Jira's own field sets.
+        let reads = [
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-7", "fields": ["*all"]}),
+            ),
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-7", "fields": ["*navigable"]}),
+            ),
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-7", "fields": ["cf[010050]"]}),
+            ),
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-7", "fields": ["customfield_010050"]}),
+            ),
+            (
+                "jira_get_issue",
+                json!({"issue_key": "PROJ-7", "fields": ["BUDGET"]}),
+            ),
+            (
+                "jira_search_issues",
+                json!({"jql": "project = PROJ", "fields": ["customfield_10050"]}),
+            ),
+            (
+                "jira_search_issues",
+                json!({"jql": "project = PROJ", "fields": ["*all"]}),
+            ),
+            (
+                "jira_search_issues",
+                json!({"jql": "project = PROJ", "fields": ["*navigable"]}),
+            ),
+        ];
+        let mut results = vec![got.clone()];
+        for (tool, args) in &reads {
+            let result = server.call(tool, args.clone());
+            assert!(!is_error(&result), "{role} {args}: {}", text(&result));
+            results.push(result);
+        }
+        for result in &results {
             let shown = text(result);
             assert_eq!(shown.contains("125000"), sees, "{role}: {shown}");
             assert_eq!(shown.contains(jira_mcp::MASK), !sees, "{role}: {shown}");
@@ -309,11 +347,23 @@ fn financial_fields_are_masked_and_refused_for_other_roles() {
                 json!({"issue_key": "PROJ-7", "fields": {"budget": 1}}),
             ),
             (
+                "jira_update_issue",
+                json!({"issue_key": "PROJ-7", "fields": {"cf[010050]": 1}}),
+            ),
+            (
+                "jira_update_issue",
+                json!({"issue_key": "PROJ-7", "fields": {"customfield_010050": 1}}),
+            ),
+            (
+                "jira_update_issue",
+                json!({"issue_key": "PROJ-7", "fields": {"Budget[Number]": 1}}),
+            ),
+            (
                 "jira_create_issue",
                 json!({"project": "PROJ", "issue_type": "Story", "summary": "x", "fields": {"Budget": 5}}),
             ),
         ];
-        for (tool, args) in writes {
+        for (tool, args) in &writes {
             let result = server.call(tool, args.clone());
             if sees {
                 assert!(!is_error(&result), "{role} {args}: {}", text(&result));
@@ -328,15 +378,32 @@ fn financial_fields_are_masked_and_refused_for_other_roles() {
         }
         let writes_sent = site.requests_to("PUT", "/rest/api/3/issue").len()
             + site.requests_to("POST", "/rest/api/3/issue").len();
-        assert_eq!(writes_sent, if sees { 4 } else { 0 }, "{role}");
+        assert_eq!(writes_sent, if sees { writes.len() } else { 0 }, "{role}");
         if sees {
             // The name is resolved to the field id Jira expects.
-            let put = &site.requests_to("PUT", "/rest/api/3/issue/PROJ-7")[0];
+            let put = &site.requests_to("PUT", "/rest/api/3/issue/10070")[0];
             assert!(put.body.contains("customfield_10050"), "{}", put.body);
         }
+        site.assert_no_violations();
         let events = sandbox.journal();
         let denied: Vec<&Value> = events.iter().filter(|e| e["result"] == "denied").collect();
-        assert_eq!(denied.len(), if sees { 0 } else { 4 }, "{role}");
+        assert_eq!(denied.len(), if sees { 0 } else { writes.len() }, "{role}");
+        // A field named by its name is checked by the id it resolves to: no role moves an
+        // issue to another type through `"Issue Type"`.
+        let moved = server.call(
+            "jira_update_issue",
+            json!({"issue_key": "PROJ-7", "fields": {"Issue Type": {"name": "Bug"}}}),
+        );
+        assert!(
+            text(&moved).contains("`issuetype` cannot be changed"),
+            "{role}: {}",
+            text(&moved)
+        );
+        assert_eq!(
+            site.requests_to("PUT", "/rest/api/3/issue").len(),
+            if sees { writes.len() - 1 } else { 0 },
+            "{role}"
+        );
         if !sees {
             assert!(
                 events
@@ -348,7 +415,8 @@ fn financial_fields_are_masked_and_refused_for_other_roles() {
 }
 
 /// Result membership and order leak a field's values: JQL that names a financial field in any
-/// spelling is refused for roles that may not see it, before anything reaches Jira.
+/// spelling, or computes on it in any function's argument, or could hide it where it cannot be
+/// read with certainty, is refused for roles that may not see it, before anything reaches Jira.
 #[test]
 fn jql_that_would_leak_a_financial_field_is_refused() {
     let leaks = [
@@ -372,6 +440,35 @@ fn jql_that_would_leak_a_financial_field_is_refused() {
         "\"Bud\\u0067et\" > 10",
         "issueFunction in subtasksOf(\"Budget > 10\")",
         "Budget ~ 1",
+        // Financial fields through functions: any function, any argument that names or
+        // computes on the field, at any depth of quoting.
+        "issueFunction in expression(\"\", \"Budget > 10\")",
+        "issueFunction in expression(\"\", \"budget * 2 > originalEstimate\")",
+        "issueFunction in issueFieldMatch(\"project = PROJ\", \"Budget\", \"^1.*\")",
+        "issueFunction in issueFieldExactMatch(\"project = PROJ\", \"customfield_010050\", \"100\")",
+        "issueFunction in aggregateExpression(\"Total\", \"Budget.sum()\")",
+        "issueFunction in lastComment(\"Budget\")",
+        "issueFunction in hasLinks(Budget)",
+        "issueFunction in expression(\"\", \"cf[010050] > 1\")",
+        "issueFunction in subtasksOf(\"issueFunction in expression('', 'cf [ 10050 ] > 1')\")",
+        "issueFunction in linkedIssuesOf(\"project = PROJ\", \"blocks\") AND issueFunction in dateCompare(\"\", \"created < customfield_10050\")",
+        // Custom field numbers compare as numbers.
+        "cf[010050] > 10",
+        "cf [10050] > 10",
+        "CF[ 0010050 ]>10",
+        "customfield_010050 > 10",
+        // JQL's other spellings of AND / OR / NOT end a word as the keywords do.
+        "project=PROJ||Budget>10",
+        "project = PROJ && !Budget < 10",
+        "\"Budget\" [Number] > 5",
+        "\"Bud\u{200b}get\" > 10",
+        // What cannot be read with certainty: escapes inside an argument, strings joined by an
+        // expression, unclosed quotes or parentheses, a saved filter's unseen query.
+        "issueFunction in expression(\"\", \"Bud\\\\u0067et > 1\")",
+        "issueFunction in expression(\"\", \"getCustomFieldValue('Bud' + 'get') > 1\")",
+        "issueFunction in subtasksOf(\"(Budget > 1\")",
+        "filter = 10001",
+        "issueFunction in subtasksOf(\"savedFilter = 'Large budgets'\")",
     ];
     let ordinary = [
         "project = PROJ",
@@ -380,6 +477,10 @@ fn jql_that_would_leak_a_financial_field_is_refused() {
         "text ~ \"Budget\"",
         "assignee = currentUser() AND status != Done",
         "\"Story Points\" > 3 ORDER BY \"Story Points\"",
+        "labels in (budget, q4)",
+        "issueFunction in subtasksOf(\"project = PROJ AND status in ('Open', 'Done')\")",
+        "issueFunction in expression(\"\", \"originalEstimate > timeSpent\")",
+        "assignee in membersOf(\"jira-budgeting\")",
     ];
     let site = jira_site();
     site.inject("/rest/api/3/field", 200, &[], FIELDS, 1000);
@@ -389,7 +490,10 @@ fn jql_that_would_leak_a_financial_field_is_refused() {
         let result = server.call("jira_search_issues", json!({"jql": jql}));
         assert!(is_error(&result), "leaked: {jql}");
         let said = text(&result);
-        assert!(said.contains("financial field"), "{jql}: {said}");
+        assert!(
+            said.contains("financial field") && said.contains("jira.financial_fields"),
+            "{jql}: {said}"
+        );
     }
     assert!(site.requests_to("GET", "/rest/api/3/search").is_empty());
     for jql in ordinary {
@@ -414,6 +518,8 @@ fn jql_that_would_leak_a_financial_field_is_refused() {
 #[test]
 fn the_project_allowlist_is_anded_into_jql_and_checked_on_keys() {
     let site = jira_site();
+    // Prism's field list has no `parent`; a real one does.
+    site.inject("/rest/api/3/field", 200, &[], FIELDS, 100);
     let sandbox = Sandbox::new(&config(
         &["delivery"],
         "[jira]\nprojects = [\"EX\", \"OPS\"]\n",
@@ -465,6 +571,41 @@ fn the_project_allowlist_is_anded_into_jql_and_checked_on_keys() {
     }
     assert!(site.requests().iter().all(|r| !r.path.contains("SECRET-")));
 
+    // Issues of other projects carried inside an allowed one (parent, links, sub-tasks) show
+    // no key and no summary.
+    site.inject(
+        "/rest/api/3/issue/EX-5?",
+        200,
+        &[],
+        &json!({"id": "10005", "key": "EX-5", "fields": {
+            "summary": "Allowed", "status": {"name": "Open"},
+            "parent": {"id": "10900", "key": "SECRET-1", "fields": {"summary": "Secret plan", "issuetype": {"name": "Epic"}}},
+            "subtasks": [
+                {"id": "10901", "key": "SECRET-2", "fields": {"summary": "Secret subtask"}},
+                {"id": "10006", "key": "EX-6", "fields": {"summary": "Allowed subtask"}}
+            ],
+            "issuelinks": [{"id": "1", "type": {"name": "Blocks"},
+                "outwardIssue": {"id": "10902", "key": "OPS_SECRET-3", "self": "x", "fields": {"summary": "Secret merger"}}}]
+        }})
+        .to_string(),
+        1,
+    );
+    let carried = server.call(
+        "jira_get_issue",
+        json!({"issue_key": "EX-5", "fields": ["*all"]}),
+    );
+    let shown = text(&carried);
+    assert!(!is_error(&carried), "{shown}");
+    for secret in ["SECRET-", "Secret plan", "Secret subtask", "Secret merger"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("EX-6"), "{shown}");
+    assert_eq!(
+        carried["structuredContent"]["parent"]["hidden"],
+        "an issue outside jira.projects"
+    );
+    assert_eq!(carried["structuredContent"]["hidden_out_of_scope"], 3);
+
     // An old key of a moved issue resolves to its new project: Prism answers ED-1 for OPS-9.
     let sandbox = Sandbox::new(&config(&["delivery"], "[jira]\nprojects = [\"OPS\"]\n"));
     // The agile API's mock wants a Bearer token.
@@ -479,6 +620,122 @@ fn the_project_allowlist_is_anded_into_jql_and_checked_on_keys() {
     // A board of another project is refused too (Prism's board lives in project EX).
     let board = server.call("jira_get_board", json!({"board_id": 84}));
     assert!(text(&board).contains("jira.projects"), "{}", text(&board));
+
+    // Every write reads the issue first and checks the key Jira resolves: nothing is written
+    // through an old key of an issue moved out of the allowlist, a create's parent included.
+    // OPS-9 is Prism's ED-1; OPS-10 is injected as an issue moved to SECRET.
+    site.inject(
+        "/rest/api/3/issue/OPS-10?",
+        200,
+        &[],
+        r#"{"id":"10070","key":"SECRET-3","fields":{"project":{"key":"SECRET"}}}"#,
+        10,
+    );
+    let writes = [
+        (
+            "jira_add_comment",
+            json!({"issue_key": "OPS-9", "body": "hi"}),
+            "ED",
+        ),
+        (
+            "jira_update_issue",
+            json!({"issue_key": "OPS-9", "summary": "x"}),
+            "ED",
+        ),
+        (
+            "jira_transition_issue",
+            json!({"issue_key": "OPS-9", "transition": "Done"}),
+            "ED",
+        ),
+        (
+            "jira_create_issue",
+            json!({"project": "OPS", "issue_type": "Sub-task", "summary": "x", "parent": "OPS-9"}),
+            "ED",
+        ),
+        (
+            "jira_add_comment",
+            json!({"issue_key": "OPS-10", "body": "hi"}),
+            "SECRET",
+        ),
+        (
+            "jira_update_issue",
+            json!({"issue_key": "OPS-10", "labels": ["x"]}),
+            "SECRET",
+        ),
+        // A parent set through `fields` is an issue a write names too.
+        (
+            "jira_update_issue",
+            json!({"issue_key": "OPS-9", "fields": {"Parent": {"key": "OPS-10"}}}),
+            "SECRET",
+        ),
+    ];
+    for (tool, args, project) in &writes {
+        let result = server.call(tool, args.clone());
+        assert!(is_error(&result), "{tool} {args}");
+        assert!(
+            text(&result).contains(&format!("project {project} is outside jira.projects")),
+            "{tool} {args}: {}",
+            text(&result)
+        );
+    }
+    let written: Vec<String> = site
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+    let events = sandbox.journal();
+    let comment = events
+        .iter()
+        .find(|e| e["action"] == "add_comment" && e["result"] == "denied")
+        .expect("a denied comment");
+    assert_eq!(comment["issue_key"], "OPS-9");
+    assert_eq!(comment["resolved_issue_key"], "ED-1");
+    // A denied write records no intent: nothing was about to be written.
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["action"] == "add_comment" && e["phase"] == "intent")
+    );
+
+    // Allowed, the write goes to the issue as resolved (its id), after one read of it, and
+    // the audit trail names the key Jira resolved. Prism's ED-1 lives in project EX.
+    let sandbox = Sandbox::new(&config(
+        &["delivery"],
+        "[jira]\nprojects = [\"ED\", \"EX\"]\n",
+    ));
+    let mut server = sandbox.jira(site.url(), Auth::Basic);
+    let cases = [
+        (
+            "jira_add_comment",
+            json!({"issue_key": "EX-9", "body": "Moved here"}),
+            "POST /rest/api/3/issue/10002/comment",
+        ),
+        (
+            "jira_update_issue",
+            json!({"issue_key": "EX-9", "summary": "Moved here"}),
+            "PUT /rest/api/3/issue/10002",
+        ),
+    ];
+    for (tool, args, write) in cases {
+        let before = site.requests().len();
+        let result = server.call(tool, args.clone());
+        assert!(!is_error(&result), "{tool}: {}", text(&result));
+        let sent: Vec<String> = site.requests()[before..]
+            .iter()
+            .filter(|r| !r.path.starts_with("/rest/api/3/field"))
+            .map(|r| format!("{} {}", r.method, r.path.split('?').next().unwrap_or("")))
+            .collect();
+        assert_eq!(sent, ["GET /rest/api/3/issue/EX-9", write], "{tool}");
+    }
+    let events = sandbox.journal();
+    let outcome = events
+        .iter()
+        .find(|e| e["action"] == "update_issue" && e["phase"] == "outcome")
+        .expect("an update outcome");
+    assert_eq!(outcome["issue_key"], "ED-1");
+    assert_eq!(outcome["resolved_issue_key"], "ED-1");
     site.assert_no_violations();
 }
 
@@ -565,14 +822,15 @@ fn bad_input_and_upstream_failures_are_said_plainly() {
     site.inject("/rest/api/3/project/EX", 503, &[], "", 1);
     let retried = server.call("jira_get_project", json!({"project_key": "EX"}));
     assert!(!is_error(&retried), "{}", text(&retried));
-    site.inject("/rest/api/3/issue/EX-1/comment", 502, &[], "", 5);
+    // The comment goes to the issue EX-1 resolves to (Prism's example, id 10002).
+    site.inject("/rest/api/3/issue/10002/comment", 502, &[], "", 5);
     let comment = server.call(
         "jira_add_comment",
         json!({"issue_key": "EX-1", "body": "once"}),
     );
     assert!(text(&comment).contains("HTTP 502"), "{}", text(&comment));
     assert_eq!(
-        site.requests_to("POST", "/rest/api/3/issue/EX-1/comment")
+        site.requests_to("POST", "/rest/api/3/issue/10002/comment")
             .len(),
         1
     );
@@ -642,13 +900,13 @@ fn data_center_speaks_rest_v2_and_wiki_markup() {
         "comment": {"total": 0, "comments": []}}});
     site.inject("/rest/api/2/field", 200, &[], FIELDS, 10);
     site.inject(
-        "/rest/api/2/issue/DC-5/transitions",
+        "/rest/api/2/issue/10001/transitions",
         200,
         &[],
         r#"{"transitions":[{"id":"31","name":"Resolve","to":{"name":"Resolved"}}]}"#,
         10,
     );
-    site.inject("/rest/api/2/issue/DC-5/comment", 201, &[], r#"{"id":"500","created":"2026-12-01T10:00:00.000+0000","author":{"name":"jdoe","displayName":"Jane Doe"}}"#, 10);
+    site.inject("/rest/api/2/issue/10001/comment", 201, &[], r#"{"id":"500","created":"2026-12-01T10:00:00.000+0000","author":{"name":"jdoe","displayName":"Jane Doe"}}"#, 10);
     site.inject("/rest/api/2/issue/DC-5", 200, &[], &issue.to_string(), 10);
     site.inject(
         "/rest/api/2/search",
@@ -728,11 +986,11 @@ fn data_center_speaks_rest_v2_and_wiki_markup() {
     assert_eq!(post["fields"]["description"], "*Urgent*: see {{lpr}}");
     assert_eq!(post["fields"]["assignee"], json!({"name": "jdoe"}));
     let comment: Value =
-        serde_json::from_str(&site.requests_to("POST", "/rest/api/2/issue/DC-5/comment")[0].body)
+        serde_json::from_str(&site.requests_to("POST", "/rest/api/2/issue/10001/comment")[0].body)
             .unwrap();
     assert_eq!(comment["body"], "Fixed in _1.2_");
     let transition: Value = serde_json::from_str(
-        &site.requests_to("POST", "/rest/api/2/issue/DC-5/transitions")[0].body,
+        &site.requests_to("POST", "/rest/api/2/issue/10001/transitions")[0].body,
     )
     .unwrap();
     assert_eq!(transition["transition"]["id"], "31");

@@ -11,11 +11,14 @@ pub const API_TOKEN: &str = "ATATT3xFfGF0TESTTOKEN0123456789abcdefghijklmnop";
 /// An OAuth access token (the agile API's mock wants a Bearer token).
 pub const OAUTH_TOKEN: &str = "eyJraWQiOiJ0ZXN0LW9hdXRoLXRva2VuIn0.test.signature";
 
-/// Prism on Jira's platform and agile specs behind one recording proxy, as one site.
+/// Prism on Jira's platform and agile specs behind one recording proxy, as one site. A request
+/// answered by an injection is still validated by Prism.
 pub fn jira_site() -> RecordingProxy {
     let platform = atlassian_prism(AtlassianSpec::JiraPlatform);
     let agile = atlassian_prism(AtlassianSpec::JiraAgile);
-    RecordingProxy::start_routed(&[("/rest/agile/", &agile), ("", &platform)])
+    let site = RecordingProxy::start_routed(&[("/rest/agile/", &agile), ("", &platform)]);
+    site.validate_injected();
+    site
 }
 
 /// How a test authenticates.
