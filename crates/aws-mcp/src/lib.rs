@@ -11,6 +11,8 @@
 //! (`aws.web_identity_roles`), else aws-config's profiles. The role is assumed by the CLI,
 //! never here: this server only reads what the keychain holds.
 
+pub mod errors;
+pub mod scrub;
 pub mod tools;
 
 use std::{collections::BTreeMap, collections::HashMap, sync::Mutex as SyncMutex, time::Duration};
@@ -23,7 +25,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
 use chrono::{DateTime, Utc};
 use governance::{
     config::AwsConfig,
-    content::scrub_secrets,
     identity::Caller,
     policy::Decision,
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
@@ -31,7 +32,11 @@ use governance::{
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::tools::{Call, PRODUCTION_TOOLS, Target};
+use crate::{
+    errors::{classify, not_found_or},
+    scrub::{Sequence, scrub_sequences},
+    tools::{Call, PRODUCTION_TOOLS},
+};
 
 /// What the default credentials are, found at start.
 #[derive(Debug, Clone)]
@@ -75,6 +80,32 @@ impl Source {
     }
 }
 
+/// What `authorize` resolved and `execute` runs: the call, where it runs, and the SDK config
+/// that reaches it (credentials resolved, a profile checked against its account). Execute
+/// resolves nothing again.
+pub struct Plan {
+    call: Call,
+    /// The region the call runs in: the one it names, else the default.
+    region: String,
+    /// The account it runs in, when known: the one it names, else the default credentials'.
+    account: Option<String>,
+    /// Where the credentials come from.
+    source: Source,
+    /// The SDK config for `source` and `region`.
+    sdk: SdkConfig,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("call", &self.call)
+            .field("region", &self.region)
+            .field("account", &self.account)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The keychain's AWS credentials, as `aws-mcp` found them at start.
 #[derive(Debug)]
 pub struct KeychainCredentials {
@@ -99,19 +130,11 @@ pub struct AwsServer {
 
 /// Loads the SDK config for a credential source and region.
 async fn load_sdk(config: &AwsConfig, source: &Source, region: Option<&str>) -> SdkConfig {
-    // HTTPS on ring, the crypto provider of the rest of the process (ARCHITECTURE.md, TLS).
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(config.timeout_secs))
-                .build(),
-        );
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(config.timeout_secs))
+            .build(),
+    );
     match source {
         Source::Default => {}
         Source::Profile(profile) => loader = loader.profile_name(profile),
@@ -132,16 +155,16 @@ async fn load_sdk(config: &AwsConfig, source: &Source, region: Option<&str>) -> 
 }
 
 /// The account of the credentials in `sdk`.
-async fn caller_account(sdk: &SdkConfig) -> Result<String, String> {
+async fn caller_account(sdk: &SdkConfig) -> Result<String, ToolError> {
     let identity = aws_sdk_sts::Client::new(sdk)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| describe_error(&e))?;
+        .map_err(classify)?;
     identity
         .account()
         .map(str::to_owned)
-        .ok_or_else(|| "STS answered without an account".to_owned())
+        .ok_or_else(|| ToolError::Upstream("STS answered without an account".to_owned()))
 }
 
 impl AwsServer {
@@ -165,7 +188,7 @@ impl AwsServer {
                 Ok(account) => DefaultAccount::Known(account),
                 Err(reason) => {
                     tracing::warn!("the AWS account could not be determined: {reason}");
-                    DefaultAccount::Unknown(reason)
+                    DefaultAccount::Unknown(reason.to_string())
                 }
             },
         };
@@ -174,7 +197,8 @@ impl AwsServer {
             .clone()
             .or_else(|| sdk.region().map(|r| r.to_string()));
         let mut cache = HashMap::new();
-        cache.insert(source.key(None), sdk);
+        // Keyed by the resolved region, as `authorize` asks for it.
+        cache.insert(source.key(default_region.clone()), sdk);
         Self {
             config,
             default_account,
@@ -256,21 +280,25 @@ impl AwsServer {
         }
     }
 
-    async fn sdk_for(&self, target: &Target) -> Result<SdkConfig, ToolError> {
-        let source = self.source_for(target.account.as_deref())?;
-        let key = source.key(target.region.clone());
+    /// The SDK config for `source` in `region` (loaded once, then cached). A profile must
+    /// reach the account it is configured for: checked with STS when first loaded, a deny
+    /// otherwise.
+    async fn sdk_for(
+        &self,
+        source: &Source,
+        region: Option<&str>,
+        account: Option<&str>,
+    ) -> Result<SdkConfig, SdkRefusal> {
+        let key = source.key(region.map(str::to_owned));
         let mut cache = self.sdk.lock().await;
         if let Some(sdk) = cache.get(&key) {
             return Ok(sdk.clone());
         }
-        let sdk = load_sdk(&self.config, &source, target.region.as_deref()).await;
-        if let (Source::Profile(profile), Some(expected)) = (&source, &target.account) {
-            // The profile must reach the account it is configured for.
-            let actual = caller_account(&sdk)
-                .await
-                .map_err(ToolError::Unauthorized)?;
-            if &actual != expected {
-                return Err(ToolError::Denied(Decision::deny(
+        let sdk = load_sdk(&self.config, source, region).await;
+        if let (Source::Profile(profile), Some(expected)) = (source, account) {
+            let actual = caller_account(&sdk).await.map_err(SdkRefusal::Error)?;
+            if actual != expected {
+                return Err(SdkRefusal::Denied(Decision::deny(
                     "aws.account_profiles",
                     format!("profile `{profile}` reaches account {actual}, not {expected}"),
                 )));
@@ -281,66 +309,12 @@ impl AwsServer {
     }
 }
 
-/// A readable message for an SDK error, with the fix for credential problems.
-fn describe_error<E, R>(error: &aws_sdk_sts::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_sts::error::SdkError;
-    const LOGIN: &str =
-        "run `aws sso login` (or `claude-enterprise login aws`), or set AWS_PROFILE";
-    match error {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or("Error");
-            let message = e.message().unwrap_or("");
-            if matches!(
-                code,
-                "ExpiredToken"
-                    | "ExpiredTokenException"
-                    | "InvalidClientTokenId"
-                    | "UnrecognizedClientException"
-                    | "RequestExpired"
-                    | "InvalidSignatureException"
-                    | "SignatureDoesNotMatch"
-            ) {
-                format!("AWS rejected the credentials ({code}: {message}): {LOGIN}")
-            } else {
-                format!("AWS answered {code}: {message}")
-            }
-        }
-        SdkError::TimeoutError(_) => "AWS did not answer in time".to_owned(),
-        SdkError::DispatchFailure(failure) => {
-            let text = format!("{failure:?}");
-            if text.contains("credential") || text.contains("Credential") {
-                format!("no usable AWS credentials: {LOGIN}")
-            } else {
-                "AWS could not be reached (connection failed)".to_owned()
-            }
-        }
-        other => {
-            let text = other.to_string();
-            if text.contains("credential") {
-                format!("no usable AWS credentials: {LOGIN}")
-            } else {
-                format!("the AWS request failed: {text}")
-            }
-        }
-    }
-}
-
-fn upstream<E, R>(error: aws_sdk_sts::error::SdkError<E, R>) -> ToolError
-where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let message = describe_error(&error);
-    if message.contains("credentials") {
-        ToolError::Unauthorized(message)
-    } else {
-        ToolError::Upstream(message)
-    }
+/// Why no SDK config could be had for a call.
+enum SdkRefusal {
+    /// A policy refusal (a profile that reaches another account).
+    Denied(Decision),
+    /// AWS could not be asked, or refused.
+    Error(ToolError),
 }
 
 fn time(t: Option<&aws_sdk_cloudwatch::primitives::DateTime>) -> Value {
@@ -355,7 +329,7 @@ fn smithy_time(t: DateTime<Utc>) -> aws_sdk_cloudwatch::primitives::DateTime {
 
 impl Upstream for AwsServer {
     type Call = Call;
-    type Plan = Call;
+    type Plan = Plan;
 
     fn server_name(&self) -> &'static str {
         "aws-mcp"
@@ -409,7 +383,7 @@ impl Upstream for AwsServer {
         &self,
         call: Call,
         _caller: &Caller,
-    ) -> Result<Authorization<Call>, ToolError> {
+    ) -> Result<Authorization<Plan>, ToolError> {
         let target = call.target();
         let region = target
             .region
@@ -469,8 +443,15 @@ impl Upstream for AwsServer {
                 }
             }
         }
+        let Some(region) = region else {
+            return Err(ToolError::InvalidArguments(
+                "no region: pass `region` (e.g. eu-west-1), or set aws.default_region or \
+                 AWS_REGION"
+                    .into(),
+            ));
+        };
         // Credentials for a named account must exist before anything is sent.
-        self.source_for(target.account.as_deref())?;
+        let source = self.source_for(target.account.as_deref())?;
         let tool = match &call {
             Call::Metrics(_) => "aws_cloudwatch_get_metrics",
             Call::Logs(_) => "aws_cloudwatch_get_logs",
@@ -487,24 +468,41 @@ impl Upstream for AwsServer {
                 format!("account {a} is production: only CloudWatch metrics and logs"),
             );
         }
+        let sdk = match self
+            .sdk_for(&source, Some(&region), target.account.as_deref())
+            .await
+        {
+            Ok(sdk) => sdk,
+            Err(SdkRefusal::Denied(decision)) => {
+                return Ok(Authorization::denied(decision, resources));
+            }
+            Err(SdkRefusal::Error(e)) => return Err(e),
+        };
         let rule =
             if self.config.allowed_regions.is_empty() && self.config.allowed_accounts.is_empty() {
                 ""
             } else {
                 "aws.allowed_regions"
             };
-        Ok(Authorization::allow(rule, resources, call))
+        let plan = Plan {
+            call,
+            region,
+            account,
+            source,
+            sdk,
+        };
+        Ok(Authorization::allow(rule, resources, plan))
     }
 
-    async fn execute(&self, call: Call, _caller: &Caller) -> Result<ToolOutput, ToolError> {
-        let sdk = self.sdk_for(&call.target()).await?;
+    async fn execute(&self, plan: Plan, _caller: &Caller) -> Result<ToolOutput, ToolError> {
         let now = Utc::now();
-        match call {
-            Call::Metrics(a) => self.metrics(&sdk, &a, now).await,
-            Call::Logs(a) => self.logs(&sdk, &a, now).await,
-            Call::Instances(a) => instances(&sdk, &a).await,
-            Call::Rds(a) => rds(&sdk, &a).await,
-            Call::Eks(a) => eks(&sdk, &a).await,
+        let sdk = &plan.sdk;
+        match plan.call {
+            Call::Metrics(a) => self.metrics(sdk, &a, now).await,
+            Call::Logs(a) => self.logs(sdk, &a, now).await,
+            Call::Instances(a) => instances(sdk, &a).await,
+            Call::Rds(a) => rds(sdk, &a).await,
+            Call::Eks(a) => eks(sdk, &a).await,
         }
     }
 
@@ -522,12 +520,19 @@ impl AwsServer {
     ) -> Result<ToolOutput, ToolError> {
         use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
         let range = a.window().resolve(now, self.config.max_range_days)?;
-        let seconds = (range.end - range.start).num_seconds().max(60) as u64;
-        let max_points = u64::from(self.config.max_datapoints.max(1));
-        let asked = u64::from(a.period.unwrap_or(300));
-        // Grow the period (in whole minutes) until the window fits the datapoint bound.
-        let needed = seconds.div_ceil(max_points).div_ceil(60) * 60;
-        let period = asked.max(needed);
+        let seconds = u64::try_from((range.end - range.start).num_seconds())
+            .unwrap_or(0)
+            .max(60);
+        let max_points = self.config.max_datapoints.clamp(1, tools::MAX_DATAPOINTS);
+        let asked = a.period.unwrap_or(tools::DEFAULT_PERIOD);
+        // Grow the period until the window fits the datapoint bound.
+        let period = tools::fitting_period(asked, seconds.div_ceil(u64::from(max_points)));
+        let period_secs = i32::try_from(period).map_err(|_| {
+            ToolError::InvalidArguments(format!(
+                "a {seconds} s window needs periods of {period} s to stay within {max_points} \
+                 datapoints (aws.max_datapoints), more than CloudWatch accepts: shorten the window"
+            ))
+        })?;
         let statistic = a.statistic.clone().unwrap_or_else(|| "Average".into());
         let dimensions = a
             .dimensions
@@ -545,7 +550,7 @@ impl AwsServer {
                             .set_dimensions(Some(dimensions))
                             .build(),
                     )
-                    .period(period as i32)
+                    .period(period_secs)
                     .stat(&statistic)
                     .build(),
             )
@@ -556,10 +561,10 @@ impl AwsServer {
             .metric_data_queries(query)
             .start_time(smithy_time(range.start))
             .end_time(smithy_time(range.end))
-            .max_datapoints(max_points as i32)
+            .max_datapoints(saturating_i32(max_points))
             .send()
             .await
-            .map_err(upstream)?;
+            .map_err(classify)?;
         let mut points: Vec<(i64, f64)> = Vec::new();
         for result in found.metric_data_results() {
             for (t, v) in result.timestamps().iter().zip(result.values()) {
@@ -582,7 +587,7 @@ impl AwsServer {
         if let Some(note) = range.note {
             notes.push(note);
         }
-        if period > asked {
+        if period > u64::from(asked) {
             notes.push(format!("period raised to {period} s to stay within {max_points} datapoints (aws.max_datapoints)"));
         }
         if points.is_empty() {
@@ -606,53 +611,51 @@ impl AwsServer {
     ) -> Result<ToolOutput, ToolError> {
         use aws_sdk_cloudwatchlogs::types::QueryStatus;
         let range = a.window().resolve(now, self.config.max_range_days)?;
-        let limit = a
-            .limit
-            .unwrap_or(self.config.max_log_rows)
-            .clamp(1, self.config.max_log_rows.max(1));
+        let most = self.config.max_log_rows.clamp(1, tools::MAX_LOG_ROWS);
+        let limit = a.limit.unwrap_or(most).clamp(1, most);
         let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
-        let mut rows: Vec<Value> = Vec::new();
-        let mut scrubbed = 0;
-        let mut scrub = |text: &str| {
-            let mut line = text.to_owned();
-            scrubbed += scrub_secrets(&mut line);
-            line
+        let group_missing = || {
+            format!(
+                "log group `{}` was not found in this account and region",
+                a.log_group
+            )
         };
-        let mode;
-        if let Some(query) = &a.query {
-            mode = "insights";
+        let (mode, rows, scrubbed) = if let Some(query) = &a.query {
             let started = client
                 .start_query()
                 .log_group_name(&a.log_group)
                 .query_string(query)
                 .start_time(range.start.timestamp())
                 .end_time(range.end.timestamp())
-                .limit(limit as i32)
+                .limit(saturating_i32(limit))
                 .send()
                 .await
-                .map_err(upstream)?;
+                .map_err(|e| {
+                    not_found_or(e, |e| e.is_resource_not_found_exception(), group_missing)
+                })?;
             let id = started.query_id().unwrap_or_default().to_owned();
             let deadline = tokio::time::Instant::now()
                 + Duration::from_secs(self.config.logs_query_timeout_secs);
-            loop {
+            let mut rows: Vec<Vec<(String, String)>> = loop {
                 let results = client
                     .get_query_results()
                     .query_id(&id)
                     .send()
                     .await
-                    .map_err(upstream)?;
+                    .map_err(classify)?;
                 match results.status() {
                     Some(QueryStatus::Complete) => {
-                        for row in results.results() {
-                            let fields: serde_json::Map<String, Value> = row
-                                .iter()
-                                .filter_map(|f| {
-                                    Some((f.field()?.to_owned(), Value::from(scrub(f.value()?))))
-                                })
-                                .collect();
-                            rows.push(Value::Object(fields));
-                        }
-                        break;
+                        break results
+                            .results()
+                            .iter()
+                            .map(|row| {
+                                row.iter()
+                                    .filter_map(|f| {
+                                        Some((f.field()?.to_owned(), f.value()?.to_owned()))
+                                    })
+                                    .collect()
+                            })
+                            .collect();
                     }
                     Some(QueryStatus::Failed | QueryStatus::Cancelled | QueryStatus::Timeout) => {
                         return Err(ToolError::Upstream(format!(
@@ -668,36 +671,82 @@ impl AwsServer {
                     }
                     _ => tokio::time::sleep(Duration::from_millis(500)).await,
                 }
-            }
+            };
+            rows.truncate(limit as usize);
+            let scrubbed = scrub::scrub_rows(&mut rows);
+            let rows = rows
+                .into_iter()
+                .map(|row| {
+                    Value::Object(row.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+                })
+                .collect::<Vec<_>>();
+            ("insights", rows, scrubbed)
         } else {
-            mode = "filter";
+            // (timestamp, stream, message), in the order FilterLogEvents returns them: by time.
+            let mut events: Vec<(Option<i64>, Option<String>, String)> = Vec::new();
             let mut token = None;
             loop {
+                let remaining =
+                    limit.saturating_sub(u32::try_from(events.len()).unwrap_or(u32::MAX));
                 let page = client
                     .filter_log_events()
                     .log_group_name(&a.log_group)
                     .set_filter_pattern(a.filter_pattern.clone())
                     .start_time(range.start.timestamp_millis())
                     .end_time(range.end.timestamp_millis())
-                    .limit((limit as usize - rows.len()) as i32)
+                    .limit(saturating_i32(remaining))
                     .set_next_token(token)
                     .send()
                     .await
-                    .map_err(upstream)?;
+                    .map_err(|e| {
+                        not_found_or(e, |e| e.is_resource_not_found_exception(), group_missing)
+                    })?;
                 for event in page.events() {
-                    rows.push(json!({
-                        "timestamp": event.timestamp().and_then(DateTime::<Utc>::from_timestamp_millis).map(|t| t.to_rfc3339()),
-                        "stream": event.log_stream_name(),
-                        "message": scrub(event.message().unwrap_or("")),
-                    }));
+                    events.push((
+                        event.timestamp(),
+                        event.log_stream_name().map(str::to_owned),
+                        event.message().unwrap_or("").to_owned(),
+                    ));
                 }
                 token = page.next_token().map(str::to_owned);
-                if token.is_none() || rows.len() >= limit as usize || page.events().is_empty() {
+                if token.is_none() || events.len() >= limit as usize || page.events().is_empty() {
                     break;
                 }
             }
-        }
-        rows.truncate(limit as usize);
+            events.truncate(limit as usize);
+            let mut messages: Vec<String> = events
+                .iter_mut()
+                .map(|e| std::mem::take(&mut e.2))
+                .collect();
+            // One sequence per stream, in the order the stream wrote its events.
+            let mut streams: Vec<(Option<&str>, Sequence)> = Vec::new();
+            for (i, (_, stream, _)) in events.iter().enumerate() {
+                match streams.iter_mut().find(|(s, _)| *s == stream.as_deref()) {
+                    Some((_, sequence)) => sequence.order.push(i),
+                    None => streams.push((
+                        stream.as_deref(),
+                        Sequence {
+                            order: vec![i],
+                            unknown_order: false,
+                        },
+                    )),
+                }
+            }
+            let sequences: Vec<Sequence> = streams.into_iter().map(|(_, s)| s).collect();
+            let scrubbed = scrub_sequences(&mut messages, &sequences);
+            let rows = events
+                .into_iter()
+                .zip(messages)
+                .map(|((timestamp, stream, _), message)| {
+                    json!({
+                        "timestamp": timestamp.and_then(DateTime::<Utc>::from_timestamp_millis).map(|t| t.to_rfc3339()),
+                        "stream": stream,
+                        "message": message,
+                    })
+                })
+                .collect();
+            ("filter", rows, scrubbed)
+        };
         let mut out = json!({"log_group": a.log_group, "mode": mode, "rows": rows, "row_limit": limit,
             "secrets_scrubbed": scrubbed});
         if let Some(note) = range.note {
@@ -707,6 +756,12 @@ impl AwsServer {
             .with_resource("log_group", a.log_group.clone())
             .with_resource("secrets_scrubbed", scrubbed))
     }
+}
+
+/// An SDK count argument from a bounded `u32` (bounds checked in `tools::parse` and by the
+/// clamps above): saturating, never wrapping.
+fn saturating_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 async fn instances(sdk: &SdkConfig, a: &tools::DescribeInstances) -> Result<ToolOutput, ToolError> {
@@ -723,22 +778,22 @@ async fn instances(sdk: &SdkConfig, a: &tools::DescribeInstances) -> Result<Tool
     if let Some(name) = &a.name {
         filters.push(Filter::builder().name("tag:Name").values(name).build());
     }
-    let limit = a.max_results.unwrap_or(50) as usize;
+    let limit = a.max_results.unwrap_or(50);
     let mut request = aws_sdk_ec2::Client::new(sdk)
         .describe_instances()
         .set_filters((!filters.is_empty()).then_some(filters));
-    // EC2 refuses MaxResults together with instance ids.
+    // EC2 refuses MaxResults together with instance ids, and below 5.
     request = if a.instance_ids.is_empty() {
-        request.max_results(limit.max(5) as i32)
+        request.max_results(saturating_i32(limit.max(5)))
     } else {
         request.set_instance_ids(Some(a.instance_ids.clone()))
     };
-    let found = request.send().await.map_err(upstream)?;
+    let found = request.send().await.map_err(classify)?;
     let list: Vec<Value> = found
         .reservations()
         .iter()
         .flat_map(|r| r.instances())
-        .take(limit)
+        .take(limit as usize)
         .map(|i| {
             let name = i
                 .tags()
@@ -765,9 +820,20 @@ async fn rds(sdk: &SdkConfig, a: &tools::DescribeRds) -> Result<ToolOutput, Tool
     let mut request = aws_sdk_rds::Client::new(sdk).describe_db_instances();
     request = match &a.db_instance_identifier {
         Some(id) => request.db_instance_identifier(id),
-        None => request.max_records(a.max_results.unwrap_or(50) as i32),
+        None => request.max_records(saturating_i32(a.max_results.unwrap_or(50))),
     };
-    let found = request.send().await.map_err(upstream)?;
+    let found = request.send().await.map_err(|e| {
+        not_found_or(
+            e,
+            |e| e.is_db_instance_not_found_fault(),
+            || {
+                format!(
+                    "DB instance `{}` was not found in this account and region",
+                    a.db_instance_identifier.as_deref().unwrap_or_default()
+                )
+            },
+        )
+    })?;
     let list: Vec<Value> = found
         .db_instances()
         .iter()
@@ -794,10 +860,10 @@ async fn eks(sdk: &SdkConfig, a: &tools::DescribeEks) -> Result<ToolOutput, Tool
         Some(name) => vec![name.clone()],
         None => client
             .list_clusters()
-            .max_results(a.max_results.unwrap_or(20) as i32)
+            .max_results(saturating_i32(a.max_results.unwrap_or(20)))
             .send()
             .await
-            .map_err(upstream)?
+            .map_err(classify)?
             .clusters()
             .to_vec(),
     };
@@ -809,14 +875,11 @@ async fn eks(sdk: &SdkConfig, a: &tools::DescribeEks) -> Result<ToolOutput, Tool
             .send()
             .await
             .map_err(|e| {
-                let message = describe_error(&e);
-                if message.contains("ResourceNotFoundException") {
-                    ToolError::NotFound(format!(
-                        "EKS cluster `{name}` was not found in this account and region"
-                    ))
-                } else {
-                    upstream(e)
-                }
+                not_found_or(
+                    e,
+                    |e| e.is_resource_not_found_exception(),
+                    || format!("EKS cluster `{name}` was not found in this account and region"),
+                )
             })?;
         if let Some(c) = described.cluster() {
             clusters.push(json!({

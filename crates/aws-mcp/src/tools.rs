@@ -10,6 +10,41 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+/// GetMetricData returns at most this many datapoints per call.
+pub const MAX_DATAPOINTS: u32 = 100_800;
+/// FilterLogEvents and StartQuery return at most this many rows per call.
+pub const MAX_LOG_ROWS: u32 = 10_000;
+/// The period of a metrics call that names none, in seconds.
+pub const DEFAULT_PERIOD: u32 = 300;
+/// The longest period a call may ask for: 31 days, so that a month is one datapoint.
+pub const MAX_PERIOD: u32 = 31 * 86_400;
+/// Periods under a minute CloudWatch accepts (high-resolution metrics); above, multiples of 60.
+pub const SUB_MINUTE_PERIODS: [u32; 5] = [1, 5, 10, 20, 30];
+/// Most dimensions a metric has.
+pub const MAX_DIMENSIONS: usize = 30;
+/// Most instance ids one call names.
+pub const MAX_INSTANCE_IDS: usize = 100;
+
+/// Whether CloudWatch accepts `period` seconds: 1, 5, 10, 20, 30, or a multiple of 60.
+pub fn is_cloudwatch_period(period: u32) -> bool {
+    SUB_MINUTE_PERIODS.contains(&period) || (period > 0 && period.is_multiple_of(60))
+}
+
+/// The period a metrics call uses: the one asked for when it is long enough for the window to
+/// fit the datapoint bound (`needed` seconds per datapoint), else the shortest accepted period
+/// that is. May exceed [`MAX_PERIOD`] for very long windows (the caller converts it checked).
+pub fn fitting_period(asked: u32, needed: u64) -> u64 {
+    let asked = u64::from(asked);
+    if asked >= needed {
+        return asked;
+    }
+    SUB_MINUTE_PERIODS
+        .iter()
+        .map(|p| u64::from(*p))
+        .find(|p| *p >= needed)
+        .unwrap_or_else(|| needed.div_ceil(60) * 60)
+}
+
 /// Where and as whom a call runs.
 #[derive(Debug, Clone, Default)]
 pub struct Target {
@@ -44,7 +79,8 @@ pub struct GetMetrics {
     /// `Average` (default), `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile `p99`.
     #[serde(default)]
     pub statistic: Option<String>,
-    /// Seconds per datapoint (multiple of 60; default 300). Grows to keep within the bound.
+    /// Seconds per datapoint: 1, 5, 10, 20 or 30 (high-resolution metrics), or a multiple of 60
+    /// up to 2678400 (31 days); default 300. Grows to keep within the datapoint bound.
     #[serde(default)]
     pub period: Option<u32>,
     /// Minutes back from now (default 60). Ignored when `start_time` is given.
@@ -306,9 +342,33 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         Call::Metrics(a) if a.namespace.trim().is_empty() || a.metric_name.trim().is_empty() => {
             invalid("namespace and metric_name must not be empty".into())
         }
-        Call::Metrics(a) if a.period.is_some_and(|p| p == 0 || p % 60 != 0) => {
-            invalid("period must be a positive multiple of 60 seconds".into())
+        Call::Metrics(a)
+            if a.period
+                .is_some_and(|p| !is_cloudwatch_period(p) || p > MAX_PERIOD) =>
+        {
+            invalid(format!(
+                "period {} is not one CloudWatch accepts: use 1, 5, 10, 20 or 30 (high-resolution \
+                 metrics) or a multiple of 60 up to {MAX_PERIOD} (31 days), e.g. 60, 300, 3600",
+                a.period.unwrap_or_default()
+            ))
         }
+        Call::Metrics(a) if a.dimensions.len() > MAX_DIMENSIONS => invalid(format!(
+            "a metric has at most {MAX_DIMENSIONS} dimensions; {} were given",
+            a.dimensions.len()
+        )),
+        Call::Metrics(a)
+            if a.dimensions.iter().any(|d| {
+                !(1..=255).contains(&d.name.len()) || !(1..=1024).contains(&d.value.len())
+            }) =>
+        {
+            invalid("dimension names must be 1-255 characters and values 1-1024".into())
+        }
+        Call::Metrics(GetMetrics {
+            minutes: Some(0), ..
+        })
+        | Call::Logs(GetLogs {
+            minutes: Some(0), ..
+        }) => invalid("minutes must be at least 1 (or give start_time)".into()),
         Call::Logs(a) if a.query.is_some() && a.filter_pattern.is_some() => {
             invalid("give either query (Logs Insights) or filter_pattern, not both".into())
         }
@@ -318,6 +378,13 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         Call::Instances(a) if a.max_results.is_some_and(|n| !(1..=100).contains(&n)) => {
             invalid("max_results must be 1-100".into())
         }
+        Call::Instances(a) if a.instance_ids.len() > MAX_INSTANCE_IDS => invalid(format!(
+            "at most {MAX_INSTANCE_IDS} instance_ids per call; {} were given",
+            a.instance_ids.len()
+        )),
+        Call::Instances(a) if a.instance_ids.iter().any(|id| !is_instance_id(id)) => invalid(
+            "instance_ids must look like i-0123456789abcdef0 (i- and 8 or 17 hex digits)".into(),
+        ),
         Call::Rds(a) if a.max_results.is_some_and(|n| !(20..=100).contains(&n)) => {
             invalid("max_results must be 20-100".into())
         }
@@ -326,6 +393,16 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         }
         _ => Ok(call),
     }
+}
+
+/// `i-` and 8 or 17 lowercase hex digits: the shape of an EC2 instance id.
+pub fn is_instance_id(id: &str) -> bool {
+    id.strip_prefix("i-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// `xx-name-N` or `xx-gov-name-N`: the shape of every AWS region name.
@@ -440,6 +517,78 @@ mod tests {
                 json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 90}),
                 Some("multiple of 60"),
             ),
+            // `period as i32` wrapped these to negative periods before.
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 4_294_967_040u32}),
+                Some("up to 2678400"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 2_678_460}),
+                Some("up to 2678400"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 0}),
+                Some("is not one CloudWatch accepts"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 7}),
+                Some("1, 5, 10, 20 or 30"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 10}),
+                None,
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": 2_678_400}),
+                None,
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "period": -60}),
+                Some("invalid value"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "minutes": 0}),
+                Some("minutes must be at least 1"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU",
+                       "dimensions": (0..31).map(|i| json!({"name": format!("d{i}"), "value": "v"})).collect::<Vec<_>>()}),
+                Some("at most 30 dimensions"),
+            ),
+            (
+                "aws_cloudwatch_get_metrics",
+                json!({"namespace": "AWS/EC2", "metric_name": "CPU", "dimensions": [{"name": "", "value": "v"}]}),
+                Some("1-255"),
+            ),
+            (
+                "aws_cloudwatch_get_logs",
+                json!({"log_group": "g", "minutes": 0}),
+                Some("minutes must be at least 1"),
+            ),
+            (
+                "aws_describe_instances",
+                json!({"instance_ids": ["i-0123456789abcdef0", "i-1234abcd"]}),
+                None,
+            ),
+            (
+                "aws_describe_instances",
+                json!({"instance_ids": ["i-0123456789abcdef0; drop"]}),
+                Some("must look like i-"),
+            ),
+            (
+                "aws_describe_instances",
+                json!({"instance_ids": (0..101).map(|i| format!("i-{i:08x}")).collect::<Vec<_>>()}),
+                Some("at most 100 instance_ids"),
+            ),
             (
                 "aws_cloudwatch_get_metrics",
                 json!({"namespace": "AWS/EC2"}),
@@ -460,6 +609,30 @@ mod tests {
                 }
                 (expected, got) => panic!("{tool} {args}: expected {expected:?}, got {got:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_period_grows_to_an_accepted_one() {
+        // (asked, seconds needed per datapoint, period used)
+        let cases: &[(u32, u64, u64)] = &[
+            (300, 60, 300),
+            (60, 61, 120),
+            (1, 1, 1),
+            (1, 2, 5),
+            (5, 11, 20),
+            (10, 31, 60),
+            (60, 86_400 * 90 / 1440, 5400),
+            (2_678_400, 2_000_000, 2_678_400),
+            (60, 3_000_000, 3_000_000),
+        ];
+        for (asked, needed, expected) in cases {
+            let period = fitting_period(*asked, *needed);
+            assert_eq!(period, *expected, "asked {asked}, needed {needed}");
+            assert!(
+                period >= *needed && (period < 60 || period.is_multiple_of(60)),
+                "{period}"
+            );
         }
     }
 

@@ -336,3 +336,168 @@ fn without_credentials_tools_list_and_calls_say_how_to_log_in() {
         result_text(&r)
     );
 }
+
+#[test]
+fn private_keys_split_across_log_events_leave_no_line_behind() {
+    let peer = moto();
+    let sandbox = Sandbox::new("");
+    let mut server = aws(&sandbox, &peer.url, &[]);
+    let key_lines: Vec<&str> = peer.seeded["key_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let body_start =
+        chrono::DateTime::from_timestamp_millis(peer.seeded["key_body_start_ms"].as_i64().unwrap())
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // (what, arguments, secrets found at least)
+    let cases: Vec<(&str, Value, u64)> = vec![
+        (
+            "every event, streams interleaved",
+            json!({"log_group": "/app/keys", "minutes": 60}),
+            3,
+        ),
+        (
+            "a window that starts inside the RSA key (no BEGIN line)",
+            json!({"log_group": "/app/keys", "start_time": body_start}),
+            3,
+        ),
+        (
+            "a row limit that cuts the RSA key (no END line)",
+            json!({"log_group": "/app/keys", "minutes": 60, "limit": 4}),
+            1,
+        ),
+        (
+            "Logs Insights, newest first",
+            json!({"log_group": "/app/keys", "minutes": 60,
+                   "query": "fields @timestamp, @message | sort @timestamp desc | limit 100"}),
+            3,
+        ),
+    ];
+    for (what, args, at_least) in cases {
+        let result = server.call("aws_cloudwatch_get_logs", args);
+        let found = ok(&result);
+        let text = found.to_string();
+        for line in &key_lines {
+            // Any 16 characters of a key line would be a leak, not only the whole line.
+            let piece = &line[..16.min(line.len())];
+            assert!(!text.contains(piece), "{what}: `{piece}` leaked: {text}");
+        }
+        assert!(
+            found["secrets_scrubbed"].as_u64().unwrap() >= at_least,
+            "{what}: {found}"
+        );
+        assert!(text.contains("[REDACTED PRIVATE KEY]"), "{what}: {text}");
+    }
+    // What is not key material stays: the lines around the keys and the other stream.
+    let all = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/app/keys", "minutes": 60}),
+    );
+    let messages: Vec<&str> = ok(&all)["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    for kept in peer.seeded["kept_lines"].as_array().unwrap() {
+        assert!(
+            messages.contains(&kept.as_str().unwrap()),
+            "{kept} in {messages:?}"
+        );
+    }
+    let everything = sandbox.all_text() + &server.stderr();
+    for line in &key_lines {
+        assert!(
+            !everything.contains(&line[..16.min(line.len())]),
+            "journal or logs"
+        );
+    }
+}
+
+#[test]
+fn aws_error_codes_decide_what_the_caller_is_told() {
+    let peer = moto();
+    let sandbox = Sandbox::new("");
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+    // (error type AWS sends, its message (written to mislead), what the caller must read,
+    // times sent: the SDK retries throttling three times)
+    let cases: &[(&str, &str, &str, usize)] = &[
+        (
+            "AccessDeniedException",
+            "User is not authorized",
+            "may not make this read",
+            1,
+        ),
+        (
+            "ThrottlingException",
+            "expired credentials ResourceNotFoundException",
+            "throttling",
+            3,
+        ),
+        (
+            "InvalidParameterException",
+            "The security token included in the request is expired",
+            "fix the arguments",
+            1,
+        ),
+    ];
+    for (code, message, expected, times) in cases {
+        proxy.inject(
+            "/clusters",
+            400,
+            &[("x-amzn-errortype", code)],
+            &format!(r#"{{"message":"{message}"}}"#),
+            *times,
+        );
+        let r = server.call("aws_describe_eks", json!({}));
+        let text = result_text(&r);
+        assert_eq!(r["isError"], json!(true), "{code}");
+        assert!(text.contains(expected), "{code}: {text}");
+        assert!(!text.contains("aws sso login"), "{code}: {text}");
+    }
+    let missing = server.call("aws_describe_eks", json!({"cluster_name": "nope"}));
+    assert!(
+        result_text(&missing).contains("`nope` was not found"),
+        "{}",
+        result_text(&missing)
+    );
+    let missing = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/no/such/group", "minutes": 5}),
+    );
+    assert!(
+        result_text(&missing).contains("log group `/no/such/group` was not found"),
+        "{}",
+        result_text(&missing)
+    );
+}
+
+#[test]
+fn a_period_outside_what_cloudwatch_accepts_is_refused_before_any_request() {
+    let peer = moto();
+    let sandbox = Sandbox::new("");
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+    let before = proxy.requests().len();
+    for period in [7u64, 90, 4_294_967_040, 2_678_460] {
+        let r = server.call(
+            "aws_cloudwatch_get_metrics",
+            json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "period": period}),
+        );
+        assert!(
+            result_text(&r).contains("is not one CloudWatch accepts"),
+            "{period}: {}",
+            result_text(&r)
+        );
+    }
+    assert_eq!(proxy.requests().len(), before, "nothing was sent");
+    let high_resolution = server.call(
+        "aws_cloudwatch_get_metrics",
+        json!({"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "period": 10, "minutes": 5}),
+    );
+    assert_eq!(ok(&high_resolution)["period_seconds"], 10);
+}
