@@ -786,6 +786,9 @@ pub struct OidcPeer {
 /// certificate, started once per test binary. Clients: `claude-enterprise` and `other-app`,
 /// both public with PKCE.
 pub fn oidc_provider() -> &'static OidcPeer {
+    // The clients a test builds next (auth's, its own reqwest) use the process's crypto
+    // provider, which a binary's main installs: a test process installs it here.
+    install_crypto_provider();
     static PEER: OnceLock<OidcPeer> = OnceLock::new();
     PEER.get_or_init(|| {
         peer_file("node_modules/oidc-provider/package.json");
