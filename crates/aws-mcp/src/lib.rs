@@ -130,11 +130,19 @@ pub struct AwsServer {
 
 /// Loads the SDK config for a credential source and region.
 async fn load_sdk(config: &AwsConfig, source: &Source, region: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .operation_timeout(Duration::from_secs(config.timeout_secs))
-            .build(),
-    );
+    // HTTPS on ring, the crypto provider of the rest of the process (ARCHITECTURE.md, TLS).
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(config.timeout_secs))
+                .build(),
+        );
     match source {
         Source::Default => {}
         Source::Profile(profile) => loader = loader.profile_name(profile),
