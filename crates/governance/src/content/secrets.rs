@@ -104,7 +104,34 @@ static KEY_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Every secret in `text`, merged where they overlap, in order.
+///
+/// Hidden characters (zero-width, bidi controls, tags) are looked through: `AKIA\u{200B}…` is
+/// scanned as `AKIA…`, since they are stripped from everything leaving the process and the
+/// key would come out whole. A span covers the hidden characters inside it.
 pub fn secret_spans(text: &str) -> Vec<SecretSpan> {
+    if text.is_ascii() || !text.chars().any(super::is_hidden) {
+        return spans_of_visible(text);
+    }
+    // The visible text, and for each of its bytes (and its end) the offset in `text`.
+    let mut visible = String::with_capacity(text.len());
+    let mut offsets = Vec::with_capacity(text.len() + 1);
+    for (at, c) in text.char_indices() {
+        if !super::is_hidden(c) {
+            visible.push(c);
+            offsets.extend(at..at + c.len_utf8());
+        }
+    }
+    offsets.push(text.len());
+    spans_of_visible(&visible)
+        .into_iter()
+        .map(|span| SecretSpan {
+            range: offsets[span.range.start]..offsets[span.range.end],
+            label: span.label,
+        })
+        .collect()
+}
+
+fn spans_of_visible(text: &str) -> Vec<SecretSpan> {
     let engine = &*ENGINE;
     let bytes = text.as_bytes();
     let mut enabled = vec![false; engine.set.rules.len()];
@@ -416,6 +443,16 @@ mod tests {
                 1,
             ),
             (
+                "password: hunter2 was rejected",
+                "password: [REDACTED] was rejected",
+                1,
+            ),
+            (
+                "PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 2\nAAAAgQCzR0k6lWm5aXcVbM9pQ2sT7uY1iE4o\nR8wZ3xN6vB0cF5jH2kL9mD\nPrivate-MAC: 3f2a",
+                "PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 2\n[REDACTED]\nPrivate-MAC: 3f2a",
+                1,
+            ),
+            (
                 "mysql --password hunter2 -h db",
                 "mysql --password [REDACTED] -h db",
                 1,
@@ -554,11 +591,35 @@ mod tests {
             "Private key files are not accepted here",
             "the pass rate is 97%",
             "invalid token: expected JWT",
+            "Invalid token: signature has expired",
+            "password: authentication failed for user app",
+            "Error: password authentication failed for user \"app\"",
+            "The request signature we calculated does not match the signature you provided.",
+            "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid.",
+            "secret_name: prod/db/password",
+            "api-key header missing",
+            "basic auth realm=\"x\"",
         ];
         for input in cases {
             let mut s = input.to_string();
             assert_eq!(scrub_secrets(&mut s), 0, "{input:?} became {s:?}");
         }
+    }
+
+    #[test]
+    fn hidden_characters_inside_a_secret_do_not_hide_it() {
+        check(&[
+            (
+                "key AKIA\u{200B}IOSFODNN7\u{2060}EXAMPLE used",
+                "key [REDACTED AWS KEY] used",
+                1,
+            ),
+            (
+                "password\u{200B}=hunter2 \u{202E}ok",
+                "password\u{200B}=[REDACTED] \u{202E}ok",
+                1,
+            ),
+        ]);
     }
 
     #[test]
