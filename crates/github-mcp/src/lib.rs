@@ -436,28 +436,30 @@ impl Upstream for GithubServer {
     }
 }
 
-/// The `repo:`, `org:`, `user:` (and `owner:`) qualifiers of a search query that widen it, as
-/// `(qualifier, value)`, qualifier lowercased; a negated one (`-repo:x`) only narrows and is
-/// left out. Read generously: a qualifier anywhere a token can start (after whitespace, `(`, or
-/// a quote), any case, a quoted value; a bare qualifier with no value yields an empty value,
-/// which no scope allows.
+/// The `repo:`, `org:`, `user:` (and `owner:`) qualifiers of a search query that could widen
+/// it, as `(qualifier, value)`, qualifier lowercased. Read generously, since GitHub's own
+/// tokenizer is not ours: a qualifier counts wherever the character before it does not make it
+/// part of a word (a letter, digit or `_`), in any case, with a quoted value; only a negation
+/// (`-repo:x` at the start of a token) narrows and is left out. A qualifier without a value
+/// yields an empty value, which no scope allows.
 pub fn scope_qualifiers(query: &str) -> Vec<(String, String)> {
     let lower = query.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    let chars: Vec<(usize, char)> = lower.char_indices().collect();
+    let before = |at: usize, back: usize| -> Option<char> {
+        let i = chars.iter().position(|(i, _)| *i == at)?;
+        i.checked_sub(back).map(|j| chars[j].1)
+    };
+    let token_edge = |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || "(\"'".contains(c));
     let mut found = Vec::new();
     for qualifier in ["repo", "org", "user", "owner"] {
         let pattern = format!("{qualifier}:");
         let mut from = 0;
         while let Some(at) = lower[from..].find(&pattern).map(|i| i + from) {
             from = at + pattern.len();
-            let before = at.checked_sub(1).map(|i| bytes[i]);
-            let starts_token = match before {
-                None => true,
-                Some(b) => b.is_ascii_whitespace() || b"(\"'+".contains(&b),
-            };
-            if !starts_token {
-                // `-repo:` negates; any other letter before it makes another word (`myrepo:`).
-                continue;
+            match before(at, 1) {
+                Some(c) if c.is_alphanumeric() || c == '_' => continue,
+                Some('-') if token_edge(before(at, 2)) => continue,
+                _ => {}
             }
             let rest = &query[from..];
             let rest = rest.strip_prefix('"').unwrap_or(rest);
@@ -513,6 +515,36 @@ fn file_or_directory(found: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_qualifiers_that_could_widen_a_query_are_found_in_any_spelling() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("tetris language:rust", &[]),
+            ("repo:acme/api", &[("repo", "acme/api")]),
+            ("x REPO:Other/Y", &[("repo", "Other/Y")]),
+            ("(repo:\"other/x\")", &[("repo", "other/x")]),
+            ("x\u{a0}org:other", &[("org", "other")]),
+            ("x,user:other", &[("user", "other")]),
+            ("owner:other", &[("owner", "other")]),
+            ("x-repo:other/y", &[("repo", "other/y")]),
+            ("--repo:other/y", &[("repo", "other/y")]),
+            ("repo:", &[("repo", "")]),
+            // Narrowing or not a qualifier at all.
+            ("-repo:other/y tetris", &[]),
+            ("x (-org:other)", &[]),
+            ("myrepo:other/y", &[]),
+            ("in:readme superuser:x", &[]),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(scope_qualifiers(query), q(expected), "{query}");
+        }
+    }
 
     fn base64_of(text: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(text)

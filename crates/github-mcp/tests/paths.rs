@@ -206,6 +206,16 @@ fn hostile_arguments_are_refused_before_anything_is_sent() {
         ),
         (
             "github_search_repositories",
+            json!({"query": "x\u{a0}org:other"}),
+            "reaches outside github.read_scope",
+        ),
+        (
+            "github_search_repositories",
+            json!({"query": "x --repo:other/private"}),
+            "reaches outside github.read_scope",
+        ),
+        (
+            "github_search_repositories",
             json!({"query": "org:acme repo:acme/.."}),
             "reaches outside github.read_scope",
         ),
@@ -412,4 +422,32 @@ fn redirects_are_not_followed() {
     let sent = proxy.requests_to("GET", "/repos");
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(proxy.requests_to("GET", "/repositories").is_empty());
+}
+
+/// GitHub Enterprise Server: the API lives under `/api/v3`, and every request goes there, with
+/// the checked names below it (octocrab joins a base path only to relative URLs; these are
+/// absolute, built on the configured base).
+#[test]
+fn enterprise_server_base_paths_hold() {
+    let proxy = RecordingProxy::start_mounted(&[("/api/v3", github_prism())]);
+    let sandbox = Sandbox::new(CONFIG);
+    let base = format!("{}/api/v3", proxy.url());
+    let mut server = sandbox.github(&base, Some(TOKEN));
+    server.initialize();
+    let result = server.call(
+        "github_list_commits",
+        json!({"owner": "acme", "repo": "my.repo", "path": "docs/a b.md"}),
+    );
+    assert_ne!(result["isError"], json!(true), "{}", result_text(&result));
+    let sent: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| p != "/api/v3/user")
+        .collect();
+    assert_eq!(
+        sent,
+        ["/api/v3/repos/acme/my.repo/commits?per_page=30&page=1&path=docs%2Fa+b.md"]
+    );
+    proxy.assert_no_violations();
 }
