@@ -375,6 +375,14 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         Call::Logs(a) if a.log_group.trim().is_empty() => {
             invalid("log_group must not be empty".into())
         }
+        Call::Logs(GetLogs {
+            query: Some(query), ..
+        }) if rewriting_insights_word(query).is_some() => invalid(format!(
+            "the query uses `{}`, which rewrites log text; secrets are scrubbed from text as it \
+             was logged, so query fields as they are (fields, filter, stats, sort, limit, \
+             dedup, display) and read the lines",
+            rewriting_insights_word(query).unwrap_or_default()
+        )),
         Call::Instances(a) if a.max_results.is_some_and(|n| !(1..=100).contains(&n)) => {
             invalid("max_results must be 1-100".into())
         }
@@ -393,6 +401,69 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         }
         _ => Ok(call),
     }
+}
+
+/// Logs Insights commands and functions that rewrite log text. A secret cut (`parse @message
+/// "AKIA*" as rest`, `substr`), re-cased, spliced or unmasked no longer has a shape the
+/// scrubber knows, so queries that use them are refused; `fields`, `filter`, `stats`, `sort`,
+/// `limit`, `dedup` and `display` return text as it was logged.
+pub const TEXT_REWRITING_INSIGHTS: &[&str] = &[
+    "parse", "replace", "substr", "concat", "toupper", "tolower", "trim", "ltrim", "rtrim",
+    "unmask",
+];
+
+/// The first text-rewriting command or function a Logs Insights query uses, outside its
+/// string literals: a function call (`name(`) or the `parse` command.
+pub fn rewriting_insights_word(query: &str) -> Option<&'static str> {
+    let mut code = String::with_capacity(query.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in query.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                code.push(' ');
+            }
+            None if c == '"' || c == '\'' || c == '`' => {
+                quote = Some(c);
+                code.push(' ');
+            }
+            None => code.push(c.to_ascii_lowercase()),
+        }
+    }
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_alphabetic()
+            && (i == 0
+                || !(bytes[i - 1].is_ascii_alphanumeric()
+                    || bytes[i - 1] == b'_'
+                    || bytes[i - 1] == b'@'))
+        {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &code[start..i];
+            let rest = code[i..].trim_start();
+            let command =
+                code[..start].trim_end().is_empty() || code[..start].trim_end().ends_with('|');
+            if let Some(found) = TEXT_REWRITING_INSIGHTS.iter().find(|w| **w == word)
+                && (rest.starts_with('(') || (word == "parse" && command))
+            {
+                return Some(found);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// `i-` and 8 or 17 lowercase hex digits: the shape of an EC2 instance id.
@@ -610,6 +681,58 @@ mod tests {
                 (expected, got) => panic!("{tool} {args}: expected {expected:?}, got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn insights_queries_that_rewrite_text_are_refused() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "fields @timestamp, @message | sort @timestamp desc | limit 20",
+                None,
+            ),
+            (
+                "filter @message like /ERROR/ | stats count(*) by bin(5m)",
+                None,
+            ),
+            (
+                "fields @message | filter strcontains(@message, \"timeout\")",
+                None,
+            ),
+            ("fields @message | filter @message like \"substr(\"", None),
+            ("fields @message | display @message, @logStream", None),
+            ("fields @parsed | sort @timestamp", None),
+            (
+                "parse @message \"AKIA*\" as rest | display rest",
+                Some("parse"),
+            ),
+            (
+                "fields @message | parse @message /(?<k>AKIA.*)/",
+                Some("parse"),
+            ),
+            ("fields substr(@message, 4) as tail", Some("substr")),
+            ("fields tolower(@message) as m", Some("tolower")),
+            (
+                "fields REPLACE (@message, \"AKIA\", \"\") as m",
+                Some("replace"),
+            ),
+            ("fields concat(@message, \"x\")", Some("concat")),
+            ("fields unmask(@message)", Some("unmask")),
+            ("fields trim(@message)", Some("trim")),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(rewriting_insights_word(query), *expected, "{query}");
+        }
+        let refused = parse(
+            "aws_cloudwatch_get_logs",
+            serde_json::json!({"log_group": "g", "query": "parse @message \"AKIA*\" as rest"}),
+        );
+        assert!(
+            refused
+                .unwrap_err()
+                .to_string()
+                .contains("rewrites log text"),
+            "refused with a reason"
+        );
     }
 
     #[test]
