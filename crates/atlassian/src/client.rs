@@ -14,7 +14,9 @@ use auth::{
     atlassian::AtlassianGrant,
     config::{AtlassianOAuthConfig, KeychainConfig},
 };
-use governance::{config::Deployment, server::ToolError};
+use governance::server::ToolError;
+
+use crate::Deployment;
 use reqwest::Method;
 use rest::{Attempt, Failure, RetryPolicy};
 use serde_json::Value;

@@ -9,6 +9,7 @@
 
 pub mod adf;
 pub mod client;
+mod deployment;
 pub mod storage;
 pub mod wiki;
 
@@ -16,3 +17,4 @@ pub use client::{
     AtlassianClient, AtlassianError, Credential, LOGIN_HINT, OAuthRefresh, Product, Site,
     credential_email, find_credential,
 };
+pub use deployment::Deployment;

@@ -11,6 +11,7 @@
 //! (`aws.web_identity_roles`), else aws-config's profiles. The role is assumed by the CLI,
 //! never here: this server only reads what the keychain holds.
 
+pub mod config;
 pub mod errors;
 pub mod scrub;
 pub mod tools;
@@ -23,8 +24,8 @@ use auth::{
 };
 use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
 use chrono::{DateTime, Utc};
+use config::AwsConfig;
 use governance::{
-    config::AwsConfig,
     identity::Caller,
     policy::Decision,
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use aws_mcp::{AwsServer, KeychainCredentials};
+use aws_mcp::{AwsServer, KeychainCredentials, config::AwsConfig};
 use clap::Parser;
 use governance::{config::Config, server::serve_upstream};
 
@@ -31,9 +31,8 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let loaded = Config::load()?;
-    if !loaded.config.aws.instance_metadata
-        && std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none()
-    {
+    let aws: AwsConfig = loaded.config.section()?;
+    if !aws.instance_metadata && std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none() {
         // SAFETY: no other thread exists yet; the SDK reads this when it builds its chain.
         unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
     }
@@ -42,10 +41,14 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(args, loaded))
+    runtime.block_on(run(args, loaded, aws))
 }
 
-async fn run(args: Args, loaded: governance::config::LoadedConfig) -> anyhow::Result<()> {
+async fn run(
+    args: Args,
+    loaded: governance::config::LoadedConfig,
+    aws: AwsConfig,
+) -> anyhow::Result<()> {
     governance::server::init_logging();
     let keychain = &loaded.config.keychain;
     // The environment wins: the keychain is not even opened when it has credentials.
@@ -57,7 +60,7 @@ async fn run(args: Args, loaded: governance::config::LoadedConfig) -> anyhow::Re
         }
     };
     let upstream = AwsServer::new(
-        loaded.config.aws.clone(),
+        aws,
         stored.map(|entry| KeychainCredentials {
             keychain: keychain.clone(),
             entry,

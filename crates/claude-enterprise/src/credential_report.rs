@@ -8,6 +8,7 @@ use auth::{
     sso::Session,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
+use aws_mcp::config::AwsConfig;
 use governance::config::Config;
 
 /// One line of a report: `ok` false when calls would fail for it.
@@ -168,7 +169,11 @@ fn aws(config: &Config, now: DateTime<Utc>, login: &str) -> Vec<Line> {
         Ok(entry) => entry.unwrap_or_default(),
         Err(e) => return vec![warn(format!("keychain unavailable: {e}"))],
     };
-    let roles = &config.aws.web_identity_roles;
+    let roles = match config.section::<AwsConfig>() {
+        Ok(aws) => aws.web_identity_roles,
+        Err(e) => return vec![warn(e.to_string())],
+    };
+    let roles = &roles;
     if roles.is_empty() && entry.accounts.is_empty() {
         return vec![ok(
             "aws-config's default chain (profiles, SSO cache); no aws.web_identity_roles for \

@@ -22,7 +22,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let mut broken = 0;
-    let config = match Config::load() {
+    let config = match Config::load().and_then(|loaded| {
+        crate::sections::check(&loaded.config)?;
+        Ok(loaded)
+    }) {
         Ok(loaded) => {
             println!("ok    config    {}", loaded.source);
             Some(loaded.config)

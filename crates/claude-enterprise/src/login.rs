@@ -10,7 +10,11 @@ use auth::{
     keychain::{Keychain, Tool},
     sso::{Session, Sso},
 };
+use aws_mcp::config::AwsConfig;
+use confluence_mcp::config::ConfluenceConfig;
+use github_mcp::config::GithubConfig;
 use governance::config::{Config, LoadedConfig};
+use jira_mcp::config::JiraConfig;
 
 /// What `login` logs in to.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -80,10 +84,10 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
         }
         LoginTool::Github => {
             let oauth = &config.oauth.github;
-            let web_url = oauth
-                .web_url
-                .clone()
-                .unwrap_or_else(|| auth::github::web_url_for(&config.github.api_url));
+            let web_url = match &oauth.web_url {
+                Some(url) => url.clone(),
+                None => auth::github::web_url_for(&config.section::<GithubConfig>()?.api_url),
+            };
             let entry = if args.with_token {
                 GithubEntry {
                     token: read_token()?,
@@ -135,8 +139,8 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
                 }
             );
             for (key, url) in [
-                ("jira.url", &config.jira.url),
-                ("confluence.url", &config.confluence.url),
+                ("jira.url", &config.section::<JiraConfig>()?.url),
+                ("confluence.url", &config.section::<ConfluenceConfig>()?.url),
             ] {
                 if let Some(url) = url
                     && grant.site_for(url).is_none()
@@ -174,7 +178,8 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
 /// `login aws`: for each configured account, `AssumeRoleWithWebIdentity` with the SSO ID
 /// token (refreshed first when near expiry); what succeeds is kept, what fails is reported.
 async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitCode> {
-    let roles = &config.aws.web_identity_roles;
+    let aws = config.section::<AwsConfig>()?;
+    let roles = &aws.web_identity_roles;
     anyhow::ensure!(
         !roles.is_empty(),
         "no AWS role to assume: list them per account id under `aws.web_identity_roles` in the \
@@ -185,11 +190,7 @@ async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitC
         .context("not logged in to SSO: run `claude-enterprise login sso` first")?;
     let session = auth::sso::fresh_session(&config.sso, keychain, session).await?;
     let region = aws_config::meta::region::RegionProviderChain::first_try(
-        config
-            .aws
-            .default_region
-            .clone()
-            .map(aws_config::Region::new),
+        aws.default_region.clone().map(aws_config::Region::new),
     )
     .or_default_provider()
     .or_else("us-east-1");
@@ -217,7 +218,7 @@ async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitC
             .role_session_name(&session_name)
             .web_identity_token(session.id_token())
             .duration_seconds(
-                i32::try_from(config.aws.web_identity_session_secs).unwrap_or(i32::MAX),
+                i32::try_from(aws.web_identity_session_secs).unwrap_or(i32::MAX),
             )
             .send()
             .await;

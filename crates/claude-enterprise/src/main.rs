@@ -7,7 +7,9 @@
 
 mod credential_report;
 mod doctor;
+mod hook;
 mod login;
+mod sections;
 mod servers;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -76,6 +78,16 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// A Claude Code hook (installed in hooks.json): EVENT is UserPromptSubmit, SessionStart,
+    /// PreToolUse, PostToolUse or PostToolUseFailure, the hook's JSON on stdin. Always exits 0;
+    /// a deny is printed as Claude Code's deny JSON.
+    Hook {
+        /// The hook event.
+        event: Option<String>,
+        /// Ignored (reported on stderr).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,8 +134,24 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // Claude Code reads exit code 2 as "block", and clap exits 2 on a usage error: the hook
+    // parses its own arguments, before clap can see them.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if args.get(1).is_some_and(|a| a == "hook") {
+        return hook::main(args[2..].to_vec());
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if args.iter().any(|a| a == "hook") => {
+            eprintln!("claude-enterprise hook: {e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     governance::server::install_crypto_provider();
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -143,6 +171,7 @@ fn journal_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Hook { event, rest } => Ok(hook::main(event.into_iter().chain(rest).collect())),
         Command::Doctor => doctor::run(),
         Command::Login {
             tool,
@@ -240,7 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Schema,
         } => {
-            println!("{}", serde_json::to_string_pretty(&Config::json_schema())?);
+            println!("{}", serde_json::to_string_pretty(&sections::json_schema())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Config {
@@ -248,6 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let loaded = Config::load()?;
             ToolPolicy::new(&loaded.config.policy)?;
+            sections::check(&loaded.config)?;
             println!("config OK: {}", loaded.source);
             Ok(ExitCode::SUCCESS)
         }

@@ -129,9 +129,51 @@ fn policy_explain_shows_each_decision_and_its_rule() {
 }
 
 #[test]
-fn config_schema_is_json_schema() {
+fn config_schema_is_json_schema_and_the_committed_copy_is_current() {
     let run = cli(&["config", "schema"], "");
     let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(schema["type"], "object");
-    assert!(schema["properties"]["github"].is_object());
+    assert_eq!(schema["additionalProperties"], false);
+    for section in ["identity", "audit", "github", "aws", "jira", "confluence"] {
+        assert!(schema["properties"][section].is_object(), "{section}");
+    }
+    // Every `$ref` resolves at the root, where the sections' definitions were hoisted.
+    let text = run.stdout.clone();
+    for reference in text.split("\"$ref\": \"#/$defs/").skip(1) {
+        let name = &reference[..reference.find('"').unwrap()];
+        assert!(schema["$defs"][name].is_object(), "dangling $ref {name}");
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.schema.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == run.stdout,
+        "docs/config.schema.json is stale: run `cargo run -p claude-enterprise -- config schema > docs/config.schema.json`"
+    );
+}
+
+#[test]
+fn config_check_reads_every_section_as_its_server_would() {
+    let cases = [
+        ("[github]\napi_url = \"https://ghe.corp/api/v3\"\n", None),
+        (
+            "[jira]\nurl = \"https://x.atlassian.net\"\n\nprojectz = [\"A\"]\n",
+            Some(":4:"),
+        ),
+        ("[aws]\nmax_log_rows = \"many\"\n", Some("`aws.max_log_rows`")),
+        ("[githbu]\napi_url = \"x\"\n", Some("unknown section [githbu]")),
+        ("[confluence]\ndeployment = \"server\"\n", Some("`confluence.deployment`")),
+        ("[hooks]\npush_branches = [\"claude/*\"]\n", None),
+        ("[hooks]\npush_branche = []\n", Some("`hooks.push_branche`")),
+        ("[hooks]\npush_branches = [\"claude/[\"]\n", Some("hooks.push_branches")),
+    ];
+    for (config, error) in cases {
+        let run = cli(&["config", "check"], config);
+        match error {
+            None => assert_eq!(run.code, 0, "{config}: {}", run.stderr),
+            Some(expected) => {
+                assert_ne!(run.code, 0, "{config} passed");
+                assert!(run.stderr.contains(expected), "{config}: {}", run.stderr);
+            }
+        }
+    }
 }

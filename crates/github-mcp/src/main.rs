@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
-use github_mcp::GithubServer;
+use github_mcp::{GithubServer, config::GithubConfig};
 use governance::{config::Config, server::serve_upstream};
 
 /// Governed GitHub MCP server. Credentials: GITHUB_TOKEN, else the OS keychain entry written by
@@ -53,7 +53,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
              (set GITHUB_TOKEN or run `claude-enterprise login github`)"
         );
     }
-    let upstream = GithubServer::new(loaded.config.github.clone(), token)
+    let upstream = GithubServer::new(loaded.config.section::<GithubConfig>()?, token)
         .map_err(anyhow::Error::msg)
         .context("github-mcp cannot start")?;
     serve_upstream(loaded, "github-mcp", upstream, args.http).await?;

@@ -5,24 +5,43 @@
 //! (`~/.config/...` when unset), then built-in defaults, so a server with no file at all starts
 //! and works. Unknown keys and wrong types are errors that name the key, the file and the line.
 //!
+//! The kernel owns the sections every server shares (`[identity]`, `[policy]`, `[audit]`, ...).
+//! A server's own section (`[github]`, `[jira]`, ...) belongs to its crate, as a [`Section`]:
+//! the kernel keeps it as written and hands it to its owner, which alone knows its keys
+//! ([`Config::section`]). So a new server adds a section without editing the kernel, and
+//! `claude-enterprise config check`, which links every section, is what knows them all.
+//!
 //! This module holds no secret: tokens never live in the file, only in the keychain or the
-//! environment. Environment overrides exist for upstream URLs (`GITHUB_API_URL`).
+//! environment. Sections may take overrides from the environment (`GITHUB_API_URL`).
 
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Environment variable naming the config file to use.
 pub const CONFIG_ENV: &str = "CLAUDE_ENTERPRISE_CONFIG";
 /// The machine-wide config file, written by a NixOS module or an administrator.
 pub const SYSTEM_CONFIG: &str = "/etc/claude-enterprise/config.toml";
 
-/// The whole configuration file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// A section of the config file owned by a crate outside the kernel (`[github]` by
+/// github-mcp): its keys, defaults, environment overrides and schema.
+pub trait Section: DeserializeOwned + Serialize + JsonSchema + Default {
+    /// The table's name in the file.
+    const NAME: &'static str;
+
+    /// Applies environment overrides (`GITHUB_API_URL`) after the file.
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+/// The whole configuration file: the kernel's sections, and every other section as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Who the user is, until SSO provides it.
@@ -40,14 +59,61 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Handling of upstream content and of write tools in Claude Code.
     pub safety: SafetyConfig,
-    /// The GitHub server.
-    pub github: GithubConfig,
-    /// The AWS server (read-only).
-    pub aws: AwsConfig,
-    /// The Jira server.
-    pub jira: JiraConfig,
-    /// The Confluence server.
-    pub confluence: ConfluenceConfig,
+    /// Every other section (`[github]`, `[jira]`, ...) as written, for its owner to read with
+    /// [`Config::section`].
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub sections: toml::Table,
+    /// The file's text and path, so that a section's errors name their line.
+    #[serde(skip)]
+    #[schemars(skip)]
+    file: Option<(Arc<str>, Arc<Path>)>,
+}
+
+impl<'de> Deserialize<'de> for Config {
+    /// The kernel's sections strictly (unknown keys and wrong types are errors with their
+    /// line), every other table as written. Hand-written because `#[serde(flatten)]` would
+    /// buffer the kernel's sections and lose the positions errors are reported at.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ConfigVisitor)
+    }
+}
+
+struct ConfigVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ConfigVisitor {
+    type Value = Config;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a config table")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Config, A::Error> {
+        use serde::de::Error;
+        let mut config = Config::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "identity" => config.identity = map.next_value()?,
+                "sso" => config.sso = map.next_value()?,
+                "keychain" => config.keychain = map.next_value()?,
+                "oauth" => config.oauth = map.next_value()?,
+                "policy" => config.policy = map.next_value()?,
+                "audit" => config.audit = map.next_value()?,
+                "safety" => config.safety = map.next_value()?,
+                _ => match map.next_value::<toml::Value>()? {
+                    table @ toml::Value::Table(_) => {
+                        config.sections.insert(key, table);
+                    }
+                    _ => {
+                        return Err(A::Error::custom(format!(
+                            "unknown key `{key}`: top-level keys are sections ([{key}])"
+                        )));
+                    }
+                },
+            }
+        }
+        Ok(config)
+    }
 }
 
 /// Identity settings.
@@ -154,199 +220,6 @@ impl AuditConfig {
     }
 }
 
-/// The GitHub server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct GithubConfig {
-    /// REST API base URL: `https://api.github.com`, or `https://HOST/api/v3` for GitHub
-    /// Enterprise Server. `GITHUB_API_URL` in the environment overrides it.
-    pub api_url: String,
-    /// `owner/repo` globs the user may read (`acme/*`). Empty: every repository the token sees.
-    /// Search hits outside it are filtered out.
-    pub read_scope: Vec<String>,
-    /// `owner/repo` globs the user may open pull requests and comment on, in addition to the
-    /// repositories of their GitHub teams.
-    pub write_scope: Vec<String>,
-    /// Add the repositories of the user's GitHub teams to the write scope.
-    pub write_scope_from_teams: bool,
-    /// Timeout of one upstream request, in seconds.
-    pub timeout_secs: u64,
-    /// Retries of a 5xx or transport failure, with exponential backoff.
-    pub max_retries: u32,
-    /// Longest wait for a rate-limit reset before the call gives up and reports the reset time.
-    pub max_rate_limit_wait_secs: u64,
-}
-
-impl Default for GithubConfig {
-    fn default() -> Self {
-        Self {
-            api_url: "https://api.github.com".to_owned(),
-            read_scope: Vec::new(),
-            write_scope: Vec::new(),
-            write_scope_from_teams: true,
-            timeout_secs: 30,
-            max_retries: 3,
-            max_rate_limit_wait_secs: 10,
-        }
-    }
-}
-
-/// The AWS server: read-only, scoped to accounts and regions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct AwsConfig {
-    /// Region of calls that name none. Unset: the SDK's (`AWS_REGION`, profile).
-    pub default_region: Option<String>,
-    /// Regions calls may use. Empty: any well-formed region.
-    pub allowed_regions: Vec<String>,
-    /// Account ids calls may use. Empty: any.
-    pub allowed_accounts: Vec<String>,
-    /// Production account ids: only the two CloudWatch tools are available there.
-    pub production_accounts: Vec<String>,
-    /// Per account id, the aws-config profile whose credentials reach it.
-    pub account_profiles: BTreeMap<String, String>,
-    /// Per account id, the IAM role (ARN) `claude-enterprise login aws` assumes there with the
-    /// SSO ID token (`AssumeRoleWithWebIdentity`; the role trusts the IdP as an OIDC
-    /// provider). The temporary credentials are kept in the keychain and used by `aws-mcp`
-    /// when the environment gives no AWS credentials; calls that name no account use the
-    /// lowest account id here. An account listed here and in `account_profiles` uses the
-    /// keychain while its credentials are there.
-    pub web_identity_roles: BTreeMap<String, String>,
-    /// Lifetime asked for the web identity credentials, in seconds (STS allows 900 up to the
-    /// role's maximum session duration).
-    pub web_identity_session_secs: u32,
-    /// Most datapoints one metrics call returns; the period grows to fit.
-    pub max_datapoints: u32,
-    /// Most log rows one logs call returns.
-    pub max_log_rows: u32,
-    /// Longest time range of a metrics or logs call, in days; longer ranges are cut.
-    pub max_range_days: u32,
-    /// How long a Logs Insights query is polled before the call gives up, in seconds.
-    pub logs_query_timeout_secs: u64,
-    /// Timeout of one AWS request, in seconds.
-    pub timeout_secs: u64,
-    /// Let the SDK ask the EC2 instance metadata service for credentials (servers running on
-    /// EC2). Off by default: elsewhere it only adds a timeout at start.
-    pub instance_metadata: bool,
-}
-
-impl Default for AwsConfig {
-    fn default() -> Self {
-        Self {
-            default_region: None,
-            allowed_regions: Vec::new(),
-            allowed_accounts: Vec::new(),
-            production_accounts: Vec::new(),
-            account_profiles: BTreeMap::new(),
-            web_identity_roles: BTreeMap::new(),
-            web_identity_session_secs: 3600,
-            max_datapoints: 1440,
-            max_log_rows: 200,
-            max_range_days: 90,
-            logs_query_timeout_secs: 30,
-            timeout_secs: 20,
-            instance_metadata: false,
-        }
-    }
-}
-
-/// Which Atlassian product line a site runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Deployment {
-    /// Atlassian Cloud (`https://SITE.atlassian.net`): REST v3 / v2, ADF, API token + e-mail.
-    #[default]
-    Cloud,
-    /// Jira / Confluence Data Center or Server: REST v2 / v1, wiki markup, personal access token.
-    Datacenter,
-}
-
-/// The Jira server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct JiraConfig {
-    /// Site base URL: `https://SITE.atlassian.net` (Cloud) or `https://jira.corp.example`
-    /// (Data Center). `JIRA_URL` in the environment overrides it. Unset: calls answer with
-    /// how to set it.
-    pub url: Option<String>,
-    /// `cloud` (default) or `datacenter`. `JIRA_DEPLOYMENT` overrides it.
-    pub deployment: Deployment,
-    /// Project keys the user may reach. Empty: every project the credentials see. AND-ed into
-    /// every JQL query and checked on every call that names an issue or project.
-    pub projects: Vec<String>,
-    /// Financial fields, by id (`customfield_10050`) or name (`Budget`): masked in results,
-    /// refused in writes and in JQL for roles outside `financial_roles`.
-    pub financial_fields: Vec<String>,
-    /// Roles that may see and set the financial fields.
-    pub financial_roles: Vec<String>,
-    /// Most issues one search returns.
-    pub max_results: u32,
-    /// Timeout of one upstream request, in seconds.
-    pub timeout_secs: u64,
-    /// Retries of a 5xx or transport failure on reads, with exponential backoff.
-    pub max_retries: u32,
-    /// Longest `Retry-After` of a 429 that is waited out; longer ones are reported.
-    pub max_retry_after_secs: u64,
-}
-
-impl Default for JiraConfig {
-    fn default() -> Self {
-        Self {
-            url: None,
-            deployment: Deployment::Cloud,
-            projects: Vec::new(),
-            financial_fields: Vec::new(),
-            financial_roles: vec!["portfolio".to_owned()],
-            max_results: 50,
-            timeout_secs: 30,
-            max_retries: 3,
-            max_retry_after_secs: 10,
-        }
-    }
-}
-
-/// The Confluence server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConfluenceConfig {
-    /// Site base URL including the context path: `https://SITE.atlassian.net/wiki` (Cloud) or
-    /// `https://confluence.corp.example` (Data Center). `CONFLUENCE_URL` overrides it.
-    pub url: Option<String>,
-    /// `cloud` (default) or `datacenter`. `CONFLUENCE_DEPLOYMENT` overrides it.
-    pub deployment: Deployment,
-    /// Sensitive spaces: space key -> the roles that may see it. Other roles never see these
-    /// spaces (excluded from CQL, filtered from results, refused by id).
-    pub sensitive_spaces: BTreeMap<String, Vec<String>>,
-    /// Pages carrying one of these labels refuse updates.
-    pub locked_labels: Vec<String>,
-    /// Pages in one of these content states refuse updates.
-    pub locked_states: Vec<String>,
-    /// Most results one search returns.
-    pub max_results: u32,
-    /// Timeout of one upstream request, in seconds.
-    pub timeout_secs: u64,
-    /// Retries of a 5xx or transport failure on reads, with exponential backoff.
-    pub max_retries: u32,
-    /// Longest `Retry-After` of a 429 that is waited out; longer ones are reported.
-    pub max_retry_after_secs: u64,
-}
-
-impl Default for ConfluenceConfig {
-    fn default() -> Self {
-        Self {
-            url: None,
-            deployment: Deployment::Cloud,
-            sensitive_spaces: BTreeMap::new(),
-            locked_labels: vec!["approved".to_owned(), "locked".to_owned()],
-            locked_states: vec!["Approved".to_owned(), "Verified".to_owned()],
-            max_results: 25,
-            timeout_secs: 30,
-            max_retries: 3,
-            max_retry_after_secs: 10,
-        }
-    }
-}
-
 /// Where the config in force came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -417,11 +290,10 @@ impl Config {
                 .flatten()
                 .find(|p| p.is_file()),
         };
-        let (mut config, source) = match path {
+        let (config, source) = match path {
             Some(path) => (Self::from_file(&path)?, ConfigSource::File(path)),
             None => (Config::default(), ConfigSource::Defaults),
         };
-        config.apply_env()?;
         Ok(LoadedConfig { config, source })
     }
 
@@ -436,70 +308,130 @@ impl Config {
 
     /// Parses TOML text; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|err| {
-            let line = err
-                .span()
-                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
-            let message = err.message().trim();
-            ConfigError::Invalid {
-                path: path.to_owned(),
-                line,
-                message: match key_at_line(text, line) {
-                    Some(key) => format!("`{key}`: {message}"),
-                    None => message.to_owned(),
-                },
-            }
-        })
+        let mut config: Config = toml::from_str(text).map_err(|e| invalid(&e, text, path))?;
+        config.file = Some((text.into(), path.into()));
+        Ok(config)
     }
 
-    fn apply_env(&mut self) -> Result<(), ConfigError> {
-        if let Ok(url) = std::env::var("GITHUB_API_URL")
-            && !url.is_empty()
-        {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::Env {
-                    name: "GITHUB_API_URL",
-                    message: format!("`{url}` is not an http(s) URL"),
-                });
-            }
-            self.github.api_url = url;
-        }
-        for (name, target) in [
-            ("JIRA_URL", &mut self.jira.url),
-            ("CONFLUENCE_URL", &mut self.confluence.url),
-        ] {
-            if let Some(url) = env_value(name)? {
-                *target = Some(url);
-            }
-        }
-        for (name, target) in [
-            ("JIRA_DEPLOYMENT", &mut self.jira.deployment),
-            ("CONFLUENCE_DEPLOYMENT", &mut self.confluence.deployment),
-        ] {
-            match std::env::var(name).as_deref() {
-                Err(_) | Ok("") => {}
-                Ok("cloud") => *target = Deployment::Cloud,
-                Ok("datacenter") => *target = Deployment::Datacenter,
-                Ok(other) => {
-                    return Err(ConfigError::Env {
-                        name,
-                        message: format!("`{other}` is neither `cloud` nor `datacenter`"),
-                    });
+    /// The section `S` owns: as written in the file (unknown keys and wrong types are errors
+    /// naming the line), its defaults when absent, then its environment overrides.
+    pub fn section<S: Section>(&self) -> Result<S, ConfigError> {
+        use serde::de::DeserializeSeed;
+        let mut section = match &self.file {
+            Some((text, path)) => toml::de::Deserializer::parse(text)
+                .and_then(|document| PickSection::<S>(std::marker::PhantomData).deserialize(document))
+                .map_err(|e| invalid(&e, text, path))?,
+            // Built in memory (defaults, tests): the table as set.
+            None => match self.sections.get(S::NAME) {
+                Some(value) => S::deserialize(value.clone()).map_err(|e| ConfigError::Invalid {
+                    path: PathBuf::from("(config in memory)"),
+                    line: 0,
+                    message: format!("[{}]: {}", S::NAME, e.message().trim()),
+                })?,
+                None => S::default(),
+            },
+        };
+        section.apply_env()?;
+        Ok(section)
+    }
+
+    /// Sets the section `S` owns, as if written in the file (a config built in memory).
+    pub fn set_section<S: Section>(&mut self, section: &S) {
+        let value = toml::Value::try_from(section).expect("a config section serializes to TOML");
+        self.sections.insert(S::NAME.to_owned(), value);
+        self.file = None;
+    }
+
+    /// The top-level sections none of `known` claims: what `config check`, which links every
+    /// section, reports as unknown.
+    pub fn unclaimed_sections<'a>(
+        &'a self,
+        known: &'a [&str],
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.sections
+            .keys()
+            .map(String::as_str)
+            .filter(move |name| !known.contains(name))
+    }
+
+    /// The JSON Schema of the whole file: the kernel's sections and each of `sections` (its
+    /// name and the schema of its type, `schemars::schema_for!(GithubConfig)`), no other key.
+    pub fn json_schema(sections: &[(&str, schemars::Schema)]) -> serde_json::Value {
+        let mut schema =
+            serde_json::to_value(schemars::schema_for!(Config)).expect("a schema serializes");
+        let mut definitions = serde_json::Map::new();
+        for (name, section) in sections {
+            let mut section = section.clone().to_value();
+            if let Some(object) = section.as_object_mut() {
+                // Each section's definitions move to the root, where its `$ref`s point.
+                if let Some(serde_json::Value::Object(defs)) = object.remove("$defs") {
+                    definitions.extend(defs);
                 }
+                object.remove("$schema");
+            }
+            schema["properties"][*name] = section;
+        }
+        if !definitions.is_empty() {
+            match &mut schema["$defs"] {
+                serde_json::Value::Object(defs) => defs.extend(definitions),
+                slot => *slot = serde_json::Value::Object(definitions),
             }
         }
-        Ok(())
-    }
-
-    /// The JSON Schema of the config file, generated from these types.
-    pub fn json_schema() -> serde_json::Value {
-        serde_json::to_value(schemars::schema_for!(Config)).expect("a schema serializes")
+        schema
     }
 }
 
-/// An http(s) URL from the environment variable `name`, if set.
-fn env_value(name: &'static str) -> Result<Option<String>, ConfigError> {
+/// Picks one section out of the whole document, leaving the others unread, so that its
+/// errors keep their positions in the file.
+struct PickSection<S>(std::marker::PhantomData<S>);
+
+impl<'de, S: Section> serde::de::DeserializeSeed<'de> for PickSection<S> {
+    type Value = S;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<S, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, S: Section> serde::de::Visitor<'de> for PickSection<S> {
+    type Value = S;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a config table")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<S, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == S::NAME {
+                found = Some(map.next_value::<S>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found.unwrap_or_default())
+    }
+}
+
+/// A TOML error as a [`ConfigError`] naming the file, the line and the dotted key.
+fn invalid(err: &toml::de::Error, text: &str, path: &Path) -> ConfigError {
+    let line = err
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1)
+        .unwrap_or(0);
+    let message = err.message().trim();
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        message: match key_at_line(text, line) {
+            Some(key) => format!("`{key}`: {message}"),
+            None => message.to_owned(),
+        },
+    }
+}
+
+/// An http(s) URL from the environment variable `name`, if set: for sections' overrides.
+pub fn env_url(name: &'static str) -> Result<Option<String>, ConfigError> {
     match std::env::var(name) {
         Ok(url) if !url.is_empty() => {
             if url.starts_with("https://") || url.starts_with("http://") {
@@ -511,6 +443,19 @@ fn env_value(name: &'static str) -> Result<Option<String>, ConfigError> {
                 })
             }
         }
+        _ => Ok(None),
+    }
+}
+
+/// A value parsed from the environment variable `name`, if set: for sections' overrides.
+pub fn env_parse<T: std::str::FromStr<Err = String>>(
+    name: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => value
+            .parse()
+            .map(Some)
+            .map_err(|message| ConfigError::Env { name, message }),
         _ => Ok(None),
     }
 }
@@ -558,18 +503,34 @@ mod tests {
         Config::parse(text, Path::new("/etc/ce.toml"))
     }
 
+    /// A section owned outside the kernel, as a server crate would declare it.
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields, default)]
+    struct Upstream {
+        url: Option<String>,
+        scope: Vec<String>,
+    }
+
+    impl Section for Upstream {
+        const NAME: &'static str = "upstream";
+    }
+
     #[test]
     fn empty_file_is_the_defaults() {
-        assert_eq!(parse("").unwrap(), Config::default());
+        let config = parse("").unwrap();
+        assert_eq!(config.identity, IdentityConfig::default());
+        assert_eq!(config.policy, PolicyConfig::default());
+        assert!(config.sections.is_empty());
+        assert_eq!(config.section::<Upstream>().unwrap(), Upstream::default());
     }
 
     #[test]
     fn unknown_key_names_key_file_and_line() {
-        let err = parse("[github]\napi_url = \"https://ghe.corp/api/v3\"\nwrite_scop = []\n")
+        let err = parse("[audit]\ncapture = \"full\"\nretention_dayz = 3\n")
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("/etc/ce.toml:3:"), "{err}");
-        assert!(err.contains("`github.write_scop`"), "{err}");
+        assert!(err.contains("`audit.retention_dayz`"), "{err}");
     }
 
     #[test]
@@ -579,6 +540,33 @@ mod tests {
             .to_string();
         assert!(err.starts_with("/etc/ce.toml:3:"), "{err}");
         assert!(err.contains("`audit.retention_days`"), "{err}");
+    }
+
+    #[test]
+    fn a_sections_errors_name_its_line_and_its_owner_reads_it() {
+        let text = "[audit]\ncapture = \"full\"\n[upstream]\nurl = \"https://x\"\n\nscop = []\n";
+        let config = parse(text).unwrap();
+        let err = config.section::<Upstream>().unwrap_err().to_string();
+        assert!(err.starts_with("/etc/ce.toml:6:"), "{err}");
+        assert!(err.contains("`upstream.scop`"), "{err}");
+        let config = parse("[upstream]\nscope = [\"a/*\"]\n[other]\nx = 1\n").unwrap();
+        assert_eq!(config.section::<Upstream>().unwrap().scope, ["a/*"]);
+        assert_eq!(
+            config.unclaimed_sections(&["upstream"]).collect::<Vec<_>>(),
+            ["other"]
+        );
+        let mut built = Config::default();
+        built.set_section(&Upstream {
+            url: Some("https://y".into()),
+            scope: vec![],
+        });
+        assert_eq!(built.section::<Upstream>().unwrap().url.as_deref(), Some("https://y"));
+    }
+
+    #[test]
+    fn a_top_level_key_that_is_not_a_table_is_refused() {
+        let err = parse("retention_days = 3\n").unwrap_err().to_string();
+        assert!(err.contains("unknown key `retention_days`"), "{err}");
     }
 
     #[test]
@@ -597,29 +585,23 @@ mod tests {
             capture = "full"
             [safety]
             confirm_writes = true
-            [github]
-            read_scope = ["acme/*"]
-            write_scope = ["acme/platform-*"]
+            [upstream]
+            scope = ["acme/*"]
             "#,
         )
         .unwrap();
         assert_eq!(config.policy.roles["delivery"].deny, ["github_add_comment"]);
         assert_eq!(config.audit.capture, Capture::Full);
         assert!(config.safety.confirm_writes);
+        assert_eq!(config.section::<Upstream>().unwrap().scope, ["acme/*"]);
     }
 
     #[test]
-    fn schema_names_every_section() {
-        let schema = Config::json_schema().to_string();
-        for key in [
-            "identity",
-            "policy",
-            "audit",
-            "safety",
-            "github",
-            "write_scope",
-        ] {
-            assert!(schema.contains(key), "{key} missing from schema");
+    fn schema_names_the_kernel_sections_and_those_it_is_given() {
+        let schema = Config::json_schema(&[("upstream", schemars::schema_for!(Upstream))]);
+        for key in ["identity", "policy", "audit", "safety", "upstream"] {
+            assert!(schema["properties"][key].is_object(), "{key} missing from schema");
         }
+        assert_eq!(schema["additionalProperties"], false);
     }
 }

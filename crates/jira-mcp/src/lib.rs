@@ -14,10 +14,11 @@
 //!
 //! Not here: argument shapes and bounds (`tools`), reading JQL (`jql`), what a field reference
 //! means and the financial policy's checks and masking (`fields`), the plan's shape (`plan`),
-//! how answers are trimmed (`view`); the HTTP client and document formats (`atlassian`), role
-//! policy and auditing (`governance`).
+//! how answers are trimmed (`view`), the config section (`config`); the HTTP client and
+//! document formats (`atlassian`), role policy and auditing (`governance`).
 
 mod authorize;
+pub mod config;
 mod execute;
 pub mod fields;
 pub mod jql;
@@ -30,9 +31,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atlassian::{AtlassianClient, AtlassianError, Credential, OAuthRefresh, Product, Site, adf, wiki};
+use atlassian::{
+    AtlassianClient, AtlassianError, Credential, Deployment, OAuthRefresh, Product, Site, adf, wiki,
+};
+use config::JiraConfig;
 use governance::{
-    config::{Deployment, JiraConfig},
     identity::Caller,
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
 };

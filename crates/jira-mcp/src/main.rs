@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::Parser;
 use governance::{config::Config, server::serve_upstream};
-use jira_mcp::JiraServer;
+use jira_mcp::{JiraServer, config::JiraConfig};
 
 /// Governed Jira MCP server. Site: jira.url in the config, or JIRA_URL. Credentials:
 /// ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (Cloud), ATLASSIAN_PAT (Data Center) or
@@ -43,7 +43,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let upstream = JiraServer::new(
-        loaded.config.jira.clone(),
+        loaded.config.section::<JiraConfig>()?,
         credential,
         atlassian::OAuthRefresh::from_config(&loaded.config),
     )
