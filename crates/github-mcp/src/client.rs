@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use governance::{config::GithubConfig, server::ToolError};
+use governance::server::ToolError;
+
+use crate::config::GithubConfig;
 
 use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;

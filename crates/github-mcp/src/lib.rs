@@ -6,6 +6,7 @@
 //! user's GitHub teams and/or `github.write_scope`, checked before anything is sent upstream.
 
 pub mod client;
+pub mod config;
 pub mod names;
 pub mod tools;
 
@@ -15,8 +16,8 @@ use std::{
 };
 
 use base64::Engine;
+use config::GithubConfig;
 use governance::{
-    config::GithubConfig,
     identity::Caller,
     policy::{Decision, PatternError, Patterns, in_scope},
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
