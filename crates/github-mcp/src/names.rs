@@ -275,7 +275,8 @@ fn check_segment(what: &'static str, value: &str, segment: &str) -> Result<(), N
 
 /// `value` as an upstream, or a proxy in front of it, might read it: as sent, each round of
 /// percent-decoding, and the NFKC form of each (`．`, `‥`, `／`, `＼` become `.`, `..`, `/`,
-/// `\`). More rounds of encoding than [`MAX_DECODINGS`] are refused: no real name has them.
+/// `\`), with the best-fit look-alikes of `/`, `\` and `.` mapped too. More rounds of
+/// encoding than [`MAX_DECODINGS`] are refused: no real name has them.
 fn spellings(what: &'static str, value: &str) -> Result<Vec<String>, NameError> {
     let nfkc = ComposingNormalizerBorrowed::new_nfkc();
     let mut decoded = vec![value.to_owned()];
@@ -295,7 +296,19 @@ fn spellings(what: &'static str, value: &str) -> Result<Vec<String>, NameError> 
         decoded.push(next);
     }
     let mut all = decoded.clone();
-    all.extend(decoded.iter().map(|s| nfkc.normalize(s).into_owned()));
+    all.extend(decoded.iter().map(|s| {
+        // Look-alikes that NFKC leaves alone but "best fit" code-page mapping (Windows
+        // servers and proxies) turns into separators or dots.
+        nfkc.normalize(s)
+            .chars()
+            .map(|c| match c {
+                '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
+                '\u{2216}' | '\u{29F9}' => '\\',
+                '\u{3002}' | '\u{FF61}' => '.',
+                c => c,
+            })
+            .collect()
+    }));
     Ok(all)
 }
 
@@ -547,6 +560,11 @@ mod tests {
             (path, "a%2f..%2fb", Some("encoded or full-width `/`")),
             (path, "a%252f..", Some("encoded or full-width `/`")),
             (path, "a／b", Some("encoded or full-width `/`")),
+            (path, "..∕..∕x", Some("encoded or full-width `/`")),
+            (path, "a⁄b", Some("encoded or full-width `/`")),
+            (path, "a∖b", Some("backslash")),
+            (path, "。。/x", Some("`..` segment")),
+            (path, "説明。md", None),
             (path, "a\0b", Some("U+0000")),
             (path, "a%00b", Some("U+0000")),
             (path, "a\nb", Some("U+000A")),
