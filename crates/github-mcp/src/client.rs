@@ -9,7 +9,6 @@ use std::time::Duration;
 use governance::server::ToolError;
 
 use crate::config::GithubConfig;
-
 use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;
 use percent_encoding::percent_decode_str;
