@@ -9,6 +9,7 @@
 
 pub mod adf;
 pub mod client;
+mod markdown;
 mod deployment;
 pub mod storage;
 pub mod wiki;

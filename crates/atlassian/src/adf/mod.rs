@@ -19,6 +19,13 @@
 //!
 //! Marks Markdown has no syntax for (underline, colour, sub/superscript) keep their text.
 //!
+//! What [`to_markdown`] writes for the nodes in this table survives Markdown -> ADF ->
+//! Markdown unchanged, and a model's Markdown is normalised by one trip (both checked by
+//! `tests/properties.rs`). Markdown cannot write emphasis that touches a letter or digit
+//! outside it with punctuation inside it, from the text (`**:**0`) or from a second mark
+//! (`0**~~a~~**`): it reads back as literal markers. A hard break in a table cell is a space (a GFM cell is
+//! one line).
+//!
 //! Layout: `read` turns ADF into Markdown ([`to_markdown`]); `write` turns Markdown into
 //! ADF ([`from_markdown`]). This file holds what both halves look up in a node. Not here: the
 //! HTTP calls that fetch or store a document (see [`crate::client`]).

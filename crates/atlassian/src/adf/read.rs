@@ -22,12 +22,15 @@ pub fn to_markdown(doc: &Value) -> String {
 /// Renders block nodes as lines, blocks separated by one empty line.
 fn blocks_to_lines(nodes: &[Value], out: &mut Vec<String>) {
     let mut first = true;
+    let mut previous_first_line: Option<String> = None;
     for node in nodes {
         let mut block = Vec::new();
         block_to_lines(node, &mut block);
         if block.is_empty() {
             continue;
         }
+        crate::markdown::separate_from_previous_list(previous_first_line.as_deref(), &mut block);
+        previous_first_line = block.first().cloned();
         if !first {
             out.push(String::new());
         }
@@ -40,17 +43,24 @@ fn block_to_lines(node: &Value, out: &mut Vec<String>) {
     match node["type"].as_str().unwrap_or("") {
         "paragraph" => {
             let text = inline_to_markdown(content(node));
-            if !text.is_empty() {
-                out.extend(escape_block_start(&text).lines().map(str::to_owned));
-            }
+            out.extend(paragraph_lines(&text));
         }
         "heading" => {
             let level = attr(node, "level").as_u64().unwrap_or(1).clamp(1, 6) as usize;
-            out.push(format!(
-                "{} {}",
-                "#".repeat(level),
-                inline_to_markdown(content(node)).replace('\n', " ")
-            ));
+            // A Markdown heading is one line without spaces at its ends, and a `#` ending it
+            // would be its closing sequence.
+            let text = inline_to_markdown(content(node))
+                .replace("\\\n", " ")
+                .replace('\n', " ");
+            let mut text = text.trim_matches([' ', '\t']).to_owned();
+            if text.ends_with('#') {
+                text.insert(text.len() - 1, '\\');
+            }
+            out.push(
+                format!("{} {text}", "#".repeat(level))
+                    .trim_end()
+                    .to_owned(),
+            );
         }
         "bulletList" => list_to_lines(node, None, out),
         "orderedList" => {
@@ -63,7 +73,9 @@ fn block_to_lines(node: &Value, out: &mut Vec<String>) {
                 .iter()
                 .filter_map(|t| t["text"].as_str())
                 .collect();
-            let fence = fence_for(&code);
+            // Trailing newlines show nothing, and Markdown -> ADF drops the last one.
+            let code = code.trim_end_matches('\n');
+            let fence = fence_for(code);
             let language = attr(node, "language").as_str().unwrap_or("");
             out.push(format!("{fence}{language}"));
             out.extend(code.lines().map(str::to_owned));
@@ -107,13 +119,48 @@ fn block_to_lines(node: &Value, out: &mut Vec<String>) {
 fn list_to_lines(node: &Value, start: Option<u64>, out: &mut Vec<String>) {
     for (i, item) in content(node).iter().enumerate() {
         let marker = match start {
-            Some(n) => format!("{}. ", n + i as u64),
+            // `order` is whatever the document says: past u64::MAX the numbers saturate.
+            Some(n) => format!("{}. ", n.saturating_add(i as u64)),
             None => "- ".to_owned(),
         };
         let mut body = Vec::new();
         item_to_lines(content(item), &mut body);
         push_item(&marker, body, out);
     }
+}
+
+/// A paragraph's inline Markdown as lines, as Markdown reads them back.
+fn paragraph_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // Hard breaks at either end of a paragraph break nothing; Markdown would show a
+    // lone one as a backslash.
+    let mut text = text;
+    loop {
+        let trimmed = text.trim_matches([' ', '\t']);
+        let trimmed = trimmed.strip_prefix("\\\n").unwrap_or(trimmed);
+        let trimmed = trimmed.strip_suffix("\\\n").unwrap_or(trimmed);
+        if trimmed == text {
+            break;
+        }
+        text = trimmed;
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        // Markdown drops spaces at the ends of a paragraph's lines, so they are
+        // dropped here, before what then starts a line is escaped: after a hard break
+        // a heading or a list item would start too.
+        let line = line.trim_start_matches([' ', '\t']);
+        let line = match line.strip_suffix('\\') {
+            Some(body) if i + 1 < lines.len() => {
+                format!("{}\\", body.trim_end_matches([' ', '\t']))
+            }
+            _ => line.trim_end_matches([' ', '\t']).to_owned(),
+        };
+        if !line.is_empty() {
+            out.push(escape_block_start(&line));
+        }
+    }
+    out
 }
 
 /// A list item's blocks: like [`blocks_to_lines`], but a nested list right after a paragraph
@@ -124,10 +171,17 @@ fn item_to_lines(nodes: &[Value], out: &mut Vec<String>) {
             node["type"].as_str(),
             Some("bulletList" | "orderedList" | "taskList")
         );
-        if i > 0 && !is_list {
+        let mut block = Vec::new();
+        block_to_lines(node, &mut block);
+        // A list numbered from other than 1 cannot interrupt a paragraph: it needs a blank
+        // line before it, or it reads as the paragraph's text.
+        let gap = block
+            .first()
+            .is_some_and(|l| crate::markdown::alert_needs_gap(l));
+        if i > 0 && (!is_list || gap) {
             out.push(String::new());
         }
-        block_to_lines(node, out);
+        out.extend(block);
     }
 }
 
@@ -144,7 +198,7 @@ fn task_list_to_lines(node: &Value, out: &mut Vec<String>) {
                     || attr(item, "state").as_str() == Some("DECIDED");
                 let marker = if done { "- [x] " } else { "- [ ] " };
                 let text = inline_to_markdown(content(item));
-                push_item(marker, text.lines().map(str::to_owned).collect(), out);
+                push_item(marker, paragraph_lines(&text), out);
             }
         }
     }
@@ -174,6 +228,13 @@ fn quote_to_lines(kind: Option<&str>, children: &[Value], out: &mut Vec<String>)
     }
     let mut body = Vec::new();
     blocks_to_lines(children, &mut body);
+    if kind.is_some()
+        && body
+            .first()
+            .is_some_and(|l| crate::markdown::alert_needs_gap(l))
+    {
+        out.push(">".to_owned());
+    }
     out.extend(body.into_iter().map(|l| {
         if l.is_empty() {
             ">".to_owned()
@@ -190,8 +251,10 @@ fn table_to_lines(node: &Value, out: &mut Vec<String>) {
             content(row)
                 .iter()
                 .map(|cell| {
+                    // A cell is one line: a hard break is a space there, or Markdown would
+                    // show its backslash.
                     let mut lines = Vec::new();
-                    blocks_to_lines(content(cell), &mut lines);
+                    blocks_to_lines(content(&without_hard_breaks(cell)), &mut lines);
                     lines
                         .into_iter()
                         .filter(|l| !l.is_empty())
@@ -218,6 +281,22 @@ fn table_to_lines(node: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// `node` with every hard break below it a space.
+fn without_hard_breaks(node: &Value) -> Value {
+    match node {
+        Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("hardBreak") => {
+            serde_json::json!({"type": "text", "text": " "})
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), without_hard_breaks(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_hard_breaks).collect()),
+        other => other.clone(),
+    }
+}
+
 fn media_to_markdown(node: &Value) -> String {
     let alt = attr(node, "alt").as_str().unwrap_or("");
     match attr(node, "type").as_str() {
@@ -237,8 +316,40 @@ fn fence_for(code: &str) -> String {
 
 /// Inline nodes as Markdown.
 fn inline_to_markdown(nodes: &[Value]) -> String {
-    let mut out = String::new();
+    // Adjacent text nodes with the same marks are one run: written apart, their markers
+    // would meet (`**a****b**`) and read back as other markup.
+    let mut merged: Vec<Value> = Vec::with_capacity(nodes.len());
     for node in nodes {
+        if let Some(previous) = merged.last_mut()
+            && node["type"] == "text"
+            && previous["type"] == "text"
+            && previous["marks"] == node["marks"]
+        {
+            let text = format!(
+                "{}{}",
+                previous["text"].as_str().unwrap_or(""),
+                node["text"].as_str().unwrap_or("")
+            );
+            previous["text"] = text.into();
+            continue;
+        }
+        merged.push(node.clone());
+    }
+    let mut out = String::new();
+    for node in &merged {
+        let markdown = inline_node(node);
+        // `!` right before a link would make it an image.
+        if markdown.starts_with('[') && out.ends_with('!') && !out.ends_with("\\!") {
+            out.insert(out.len() - 1, '\\');
+        }
+        out.push_str(&markdown);
+    }
+    out
+}
+
+fn inline_node(node: &Value) -> String {
+    let mut out = String::new();
+    {
         match node["type"].as_str().unwrap_or("") {
             "text" => out.push_str(&marked_text(node)),
             "hardBreak" => out.push_str("\\\n"),
@@ -308,14 +419,8 @@ fn marked_text(node: &Value) -> String {
         .flatten()
         .filter_map(|m| m["type"].as_str())
         .collect();
-    let mut text = if marks.contains(&"code") {
-        let ticks = if raw.contains('`') { "``" } else { "`" };
-        let pad = if raw.starts_with('`') || raw.ends_with('`') {
-            " "
-        } else {
-            ""
-        };
-        format!("{ticks}{pad}{raw}{pad}{ticks}")
+    let text = if marks.contains(&"code") {
+        crate::markdown::code_span(raw)
     } else {
         escape_text(raw)
     };
@@ -329,7 +434,6 @@ fn marked_text(node: &Value) -> String {
             }
         }
     }
-    text = format!("{lead}{core}{trail}");
     if let Some(link) = node["marks"]
         .as_array()
         .into_iter()
@@ -337,9 +441,14 @@ fn marked_text(node: &Value) -> String {
         .find(|m| m["type"] == "link")
     {
         let href = link["attrs"]["href"].as_str().unwrap_or("");
-        text = format!("[{text}]({})", href.replace(' ', "%20").replace(')', "%29"));
+        let href = href.replace(' ', "%20").replace(')', "%29");
+        // Spaces stay outside the link too: Markdown would make them links of their own.
+        if core.is_empty() {
+            return format!("[{lead}{trail}]({href})");
+        }
+        return format!("{lead}[{core}]({href}){trail}");
     }
-    text
+    format!("{lead}{core}{trail}")
 }
 
 fn split_spaces(text: &str) -> (&str, &str, &str) {
@@ -353,8 +462,9 @@ fn split_spaces(text: &str) -> (&str, &str, &str) {
 /// Backslash-escapes what Markdown would read as inline markup.
 fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '~') {
+    for (at, c) in text.char_indices() {
+        let entity = c == '&' && crate::markdown::entity_follows(&text[at + 1..]);
+        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '~') || entity {
             out.push('\\');
         }
         out.push(c);
@@ -364,17 +474,11 @@ fn escape_text(text: &str) -> String {
 
 /// Escapes what would start a block (heading, quote, list, rule) at the start of a paragraph.
 fn escape_block_start(text: &str) -> String {
-    let starts_block = text.starts_with('#')
-        || text.starts_with('>')
-        || text.starts_with("- ")
-        || text.starts_with("+ ")
-        || text.starts_with('|')
-        || text.starts_with("---")
-        || text.starts_with("===")
-        || {
-            let digits = text.chars().take_while(char::is_ascii_digit).count();
-            digits > 0 && matches!(text[digits..].chars().next(), Some('.' | ')'))
-        };
+    // `-`, `+` and `=` alone would be an empty item or a heading's underline.
+    let starts_block = text.starts_with(['#', '>', '-', '+', '|', '=']) || {
+        let digits = text.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && matches!(text[digits..].chars().next(), Some('.' | ')'))
+    };
     if !starts_block {
         return text.to_owned();
     }

@@ -68,7 +68,12 @@ fn blocks(nodes: &[Node]) -> Vec<String> {
         match node {
             Node::Element(e) if is_block(e) => {
                 flush(&mut pending, &mut out);
-                out.extend(block(e));
+                for block in block(e).into_iter().filter(|b| !b.is_empty()) {
+                    let mut lines: Vec<String> = block.split('\n').map(str::to_owned).collect();
+                    let previous = out.last().and_then(|b: &String| b.lines().next());
+                    crate::markdown::separate_from_previous_list(previous, &mut lines);
+                    out.push(lines.join("\n"));
+                }
             }
             other => pending.push(other.clone()),
         }
@@ -129,10 +134,15 @@ fn macro_block(e: &Element, name: &str) -> Vec<String> {
             }
             inner.extend(body());
             let text = inner.join("\n\n");
+            let gap = if crate::markdown::alert_needs_gap(&text) {
+                ">\n"
+            } else {
+                ""
+            };
             vec![if text.is_empty() {
                 format!("> [!{kind}]")
             } else {
-                format!("> [!{kind}]\n{}", quote(&text))
+                format!("> [!{kind}]\n{gap}{}", quote(&text))
             }]
         }
         _ => {
@@ -165,7 +175,9 @@ fn quote(text: &str) -> String {
 fn fence(code: &str, language: &str) -> String {
     let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat(longest.max(2) + 1);
-    let code = code.strip_suffix('\n').unwrap_or(code);
+    // Trailing blank lines show nothing, and Markdown -> storage drops the last newline of a
+    // block: kept, they would shrink by one at every round trip.
+    let code = code.trim_end_matches('\n');
     format!("{ticks}{language}\n{code}\n{ticks}")
 }
 
@@ -278,11 +290,12 @@ fn paragraph(text: &str) -> String {
     text.lines()
         .map(|line| {
             let line = line.trim_start();
-            let starts_block = line.starts_with(['#', '>', '-', '+', '=', '|'])
-                || line
-                    .split_once(['.', ')'])
-                    .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-            if starts_block {
+            let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits > 0 && line[digits..].starts_with(['.', ')']) {
+                // `2. x` would be a list item; a backslash before a digit escapes nothing
+                // and shows, so the escape goes before the dot: `2\. x`.
+                format!("{}\\{}", &line[..digits], &line[digits..])
+            } else if line.starts_with(['#', '>', '-', '+', '=', '|']) {
                 format!("\\{line}")
             } else {
                 line.to_owned()
@@ -294,8 +307,9 @@ fn paragraph(text: &str) -> String {
 
 fn escape_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\`*_[]<>~".contains(c) {
+    for (at, c) in text.char_indices() {
+        let entity = c == '&' && crate::markdown::entity_follows(&text[at + 1..]);
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '~') || entity {
             out.push('\\');
         }
         out.push(c);
@@ -324,8 +338,10 @@ fn link_target(url: &str) -> String {
 
 /// Inline rendering: whitespace collapsed as HTML does.
 fn inline(nodes: &[Node]) -> String {
+    let nodes = &merge_adjacent_styles(nodes);
     let mut out = String::new();
-    for node in nodes {
+    let mut code = String::new();
+    for (i, node) in nodes.iter().enumerate() {
         match node {
             Node::Text(t) | Node::CData(t) => {
                 let mut last_space = out.ends_with(' ') || out.ends_with('\n');
@@ -341,7 +357,23 @@ fn inline(nodes: &[Node]) -> String {
                     }
                 }
             }
-            Node::Element(e) => out.push_str(&inline_element(e)),
+            // Adjacent code elements show as one run of code; as two spans they would
+            // read back as one span holding a backtick fence (`a``b`).
+            Node::Element(e) if e.name == "code" => code.push_str(&text_of(&e.children)),
+            Node::Element(e) => {
+                let markdown = inline_element(e);
+                // `!` right before a link would make it an image.
+                if markdown.starts_with('[') && out.ends_with('!') && !out.ends_with("\\!") {
+                    out.insert(out.len() - 1, '\\');
+                }
+                out.push_str(&markdown);
+            }
+        }
+        let next_is_code = nodes
+            .get(i + 1)
+            .is_some_and(|n| matches!(n, Node::Element(e) if e.name == "code"));
+        if !code.is_empty() && !next_is_code {
+            out.push_str(&crate::markdown::code_span(&std::mem::take(&mut code)));
         }
     }
     out
@@ -366,19 +398,11 @@ fn inline_element(e: &Element) -> String {
         "strong" | "b" => wrap(&inline(&e.children), "**"),
         "em" | "i" => wrap(&inline(&e.children), "*"),
         "s" | "del" | "strike" => wrap(&inline(&e.children), "~~"),
-        "code" => {
-            let code = text_of(&e.children);
-            let ticks = if code.contains('`') { "``" } else { "`" };
-            let pad = if code.starts_with('`') || code.ends_with('`') {
-                " "
-            } else {
-                ""
-            };
-            format!("{ticks}{pad}{code}{pad}{ticks}")
-        }
+        "code" => crate::markdown::code_span(&text_of(&e.children)),
         "br" => "\\\n".to_owned(),
         "a" => {
-            let text = inline(&e.children);
+            // Markdown links do not nest: a link inside a link is its text.
+            let text = inline(&unwrap_links(&e.children));
             match e.attr("href") {
                 Some(href) => format!("[{}]({})", text.trim(), link_target(href)),
                 None => text,
@@ -406,6 +430,43 @@ fn inline_element(e: &Element) -> String {
         "ac:placeholder" | "ac:task-id" => String::new(),
         _ => inline(&e.children),
     }
+}
+
+/// `nodes` with adjacent elements of the same style (`<em>a</em><em>b</em>`) as one: they
+/// show the same, and written apart their markers would meet (`*a**b*`) and read back as
+/// other markup.
+fn merge_adjacent_styles(nodes: &[Node]) -> Vec<Node> {
+    const STYLES: &[&str] = &["strong", "b", "em", "i", "s", "del", "strike", "code"];
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        if let (Some(Node::Element(previous)), Node::Element(e)) = (out.last_mut(), node)
+            && STYLES.contains(&e.name.as_str())
+            && previous.name == e.name
+            && previous.attrs == e.attrs
+        {
+            previous.children.extend(e.children.iter().cloned());
+            continue;
+        }
+        out.push(node.clone());
+    }
+    out
+}
+
+/// `nodes` with every `a` element replaced by its children.
+fn unwrap_links(nodes: &[Node]) -> Vec<Node> {
+    let mut out = Vec::new();
+    for node in nodes {
+        match node {
+            Node::Element(e) if e.name == "a" => out.extend(unwrap_links(&e.children)),
+            Node::Element(e) => {
+                let mut e = e.clone();
+                e.children = unwrap_links(&e.children);
+                out.push(Node::Element(e));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
 }
 
 fn ac_link(e: &Element) -> String {

@@ -259,3 +259,69 @@ fn empty_bodies_are_empty() {
     }
     assert_eq!(from_markdown(""), "");
 }
+
+/// Bodies on which a Markdown round trip changed the Markdown, found by the property tests
+/// (tests/properties.rs): what they read as now, which survives Markdown -> storage -> Markdown.
+#[test]
+fn regressions_found_by_property_tests() {
+    let cases = [
+        (
+            "code with spaces at both ends",
+            "<p><code> a </code></p>",
+            "`  a  `\n",
+        ),
+        (
+            "adjacent code elements",
+            "<p><code>a</code><code>b</code></p>",
+            "`ab`\n",
+        ),
+        (
+            "adjacent emphasis",
+            "<p><em>a&amp;0</em><em>0b</em></p>",
+            "*a&00b*\n",
+        ),
+        (
+            "a number opening an alert's paragraph",
+            "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body><p>2. A</p></ac:rich-text-body></ac:structured-macro>",
+            "> [!NOTE]\n> 2\\. A\n",
+        ),
+        (
+            "a list right after a list",
+            "<ul><li>a</li></ul><ac:task-list><ac:task><ac:task-status>incomplete</ac:task-status><ac:task-body>b</ac:task-body></ac:task></ac:task-list>",
+            "- a\n\n* [ ] b\n",
+        ),
+        (
+            "a link inside a link",
+            "<p><a href=\"https://x.example/a\"><a href=\"https://x.example/b\">x</a></a></p>",
+            "[x](https://x.example/a)\n",
+        ),
+        (
+            "an exclamation mark before a link",
+            "<p>!<a href=\"https://x.example/a\">x</a></p>",
+            "\\![x](https://x.example/a)\n",
+        ),
+        (
+            "code ending in blank lines",
+            "<ac:structured-macro ac:name=\"code\"><ac:plain-text-body><![CDATA[x\n\n]]></ac:plain-text-body></ac:structured-macro>",
+            "```\nx\n```\n",
+        ),
+        (
+            "text that reads as an entity",
+            "<p>&amp;gt;</p>",
+            "\\&gt;\n",
+        ),
+        (
+            "an empty quote",
+            "<blockquote><p> </p></blockquote><p>x</p>",
+            "x\n",
+        ),
+    ];
+    for (name, storage, markdown) in cases {
+        let got = to_markdown(storage).unwrap();
+        assert_eq!(got, markdown, "{name}");
+        let again = to_markdown(&from_markdown(&got)).unwrap();
+        assert_eq!(again, got, "{name}: round trip");
+    }
+    // Characters XML cannot hold are written as U+FFFD, so the body parses.
+    assert_eq!(from_markdown("a\u{1}b\u{0}"), "<p>a\u{fffd}b\u{fffd}</p>");
+}

@@ -10,7 +10,7 @@ use pulldown_cmark::{
 /// Escapes text for XHTML content or a double-quoted attribute.
 fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in xml_chars(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -23,7 +23,24 @@ fn xml_escape(text: &str) -> String {
 }
 
 fn cdata(text: &str) -> String {
-    format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
+    format!(
+        "<![CDATA[{}]]>",
+        xml_chars(text).replace("]]>", "]]]]><![CDATA[>")
+    )
+}
+
+/// Text with the characters XML cannot hold at all (control characters, U+FFFE, U+FFFF)
+/// replaced by U+FFFD, as CommonMark does with NUL: written as they are, the body would be
+/// refused by Confluence and by our own parser.
+fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | ' '..='\u{fffd}' | '\u{10000}'..);
+    if text.chars().all(allowed) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if allowed(c) { c } else { '\u{fffd}' })
+        .collect::<String>()
+        .into()
 }
 
 /// What a Markdown construct still open is collecting.

@@ -58,6 +58,9 @@ impl InlineWriter {
         let mut at = 0;
         // After a bare URL, the text goes on as after a link: `https://x:)` ends in `:)`.
         let mut url_end = None;
+        // A dropped colour leaves the text around it touching: `a{color}!x.png!` is `a!x.png!`
+        // in Markdown, where the image would follow a word.
+        let mut dropped: Option<(usize, bool)> = None;
         while at < chars.len() {
             // `\*` is a literal `*`; it stays in the text so line starts are escaped as a whole.
             let escaped = chars
@@ -68,10 +71,20 @@ impl InlineWriter {
                 at += 2;
                 continue;
             }
-            let after_word = at > 0 && chars[at - 1].is_alphanumeric() && url_end != Some(at);
+            let after_word = match dropped {
+                Some((end, word_before)) if end == at => word_before,
+                _ => at > 0 && chars[at - 1].is_alphanumeric() && url_end != Some(at),
+            };
             match span_at(chars, at, after_word, self.in_link_text) {
+                // A dropped colour joins the text around it: escaping sees both sides.
+                Some((Span::Dropped, next)) => {
+                    dropped = Some((next, after_word));
+                    url_end = None;
+                    at = next;
+                }
                 Some((span, next)) => {
                     url_end = matches!(span, Span::AutoLink(_)).then_some(next);
+                    dropped = None;
                     push_markdown_text(out, &plain, self.in_table);
                     plain.clear();
                     self.write_span(span, out);
@@ -244,7 +257,9 @@ fn link_at(chars: &[char], at: usize) -> Option<(Span<'_>, usize)> {
     let Some(pipe) = pipe else {
         // `[PROJ-1]` or `[Page title]` is no URL: keep the brackets as text.
         let destination: String = inside.iter().collect::<String>().trim().to_string();
-        let is_url = destination.contains("://") || destination.starts_with("mailto:");
+        // A scheme first: `[\\|https://x]` is an escaped pipe before a URL, no link.
+        let is_url = is_autolink(&destination)
+            && (destination.contains("://") || destination.starts_with("mailto:"));
         return is_url.then_some((Span::AutoLink(destination), next));
     };
     let text = &inside[..pipe];

@@ -32,9 +32,11 @@
 //! - other macros (`{anchor}`, `{toc}`, ...) and `[page]` links without a URL stay literal
 //!   text; link tooltips, image options, panel styles and a code block's title are dropped;
 //! - blocks (code, quotes, tables) inside a Markdown list item are written after the item's
-//!   line, which ends the list in wiki markup; a header cell outside the first row becomes bold;
-//! - wiki quotes and panels don't nest in themselves: a Markdown quote inside a quote becomes
-//!   `bq.` when it is one paragraph and is flattened otherwise;
+//!   line, which ends the list in wiki markup; a header cell outside the first row becomes bold
+//!   (unless its text starts or ends with punctuation, which bold may not survive next to);
+//! - the quote macro does not nest in itself: a Markdown quote inside a quote is a `{panel}`
+//!   (`bq.` when it is one paragraph), and one level further down it is flattened; an alert
+//!   inside the same kind of alert is flattened too;
 //! - wiki markup cannot escape a backslash (`\\` is a line break), so a literal backslash in
 //!   Markdown text right before a markup character escapes that character in Jira;
 //! - Markdown emphasis inside a word (`foo**bar**`) is written as wiki markup Jira only renders

@@ -11,7 +11,7 @@ use super::{longest_run, normalize_newlines};
 ///
 /// Windows line endings are accepted; the Markdown uses `\n` and has no trailing newline.
 pub fn to_markdown(wiki: &str) -> String {
-    wiki_blocks(&normalize_newlines(wiki)).join("\n\n")
+    wiki_blocks(&normalize_newlines(wiki), &[]).join("\n\n")
 }
 
 /// Wiki macros that hold blocks and therefore start a block wherever they appear.
@@ -62,7 +62,9 @@ fn find_block_macro(line: &str) -> Option<BlockMacro<'_>> {
 }
 
 /// The Markdown blocks of a wiki document (or of a quote's or panel's body).
-fn wiki_blocks(wiki: &str) -> Vec<String> {
+/// `quotes` are the quote-like macros around `wiki`, by the name [`super::from_markdown`]
+/// would write each with.
+fn wiki_blocks(wiki: &str, quotes: &[&'static str]) -> Vec<String> {
     let mut reader = BlockReader::default();
     let mut rest = wiki;
     while !rest.is_empty() {
@@ -83,7 +85,7 @@ fn wiki_blocks(wiki: &str) -> Vec<String> {
         };
         reader
             .blocks
-            .extend(macro_markdown(found.name, found.params, body));
+            .extend(macro_markdown(found.name, found.params, body, quotes));
         rest = match after.split_once('\n') {
             Some((tail, next)) if tail.trim().is_empty() => next,
             None if after.trim().is_empty() => "",
@@ -95,12 +97,21 @@ fn wiki_blocks(wiki: &str) -> Vec<String> {
     reader.blocks
 }
 
-/// Where a macro's closing tag starts. Code is verbatim, so there `\{code}` closes too.
+/// Where a macro's closing tag starts. Code is verbatim, so there `\{code}` closes too; in
+/// a quote or panel, a code block's text is skipped, so `{quote}` in code closes nothing.
 fn find_closing_tag(text: &str, closing: &str, name: &str) -> Option<usize> {
     let verbatim = matches!(name, "code" | "noformat");
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find(closing) {
         let at = search_from + offset;
+        if !verbatim && let Some((from, code)) = first_code_macro(text, search_from, at) {
+            let body = from + code.end;
+            let code_closing = format!("{{{}}}", code.name);
+            // An unclosed code block runs to the end, and so does the macro around it.
+            let code_end = find_closing_tag(&text[body..], &code_closing, code.name)?;
+            search_from = body + code_end + code_closing.len();
+            continue;
+        }
         if verbatim || !text[..at].ends_with('\\') {
             return Some(at);
         }
@@ -109,36 +120,68 @@ fn find_closing_tag(text: &str, closing: &str, name: &str) -> Option<usize> {
     None
 }
 
-fn macro_markdown(name: &str, params: &str, body: &str) -> Option<String> {
+/// The first `{code}` or `{noformat}` opening in `text[from..to]`, and the offset its
+/// positions count from.
+fn first_code_macro(text: &str, mut from: usize, to: usize) -> Option<(usize, BlockMacro<'_>)> {
+    while let Some(found) = find_block_macro(&text[from..to]) {
+        if matches!(found.name, "code" | "noformat") {
+            return Some((from, found));
+        }
+        from += found.end;
+    }
+    None
+}
+
+fn macro_markdown(
+    name: &'static str,
+    params: &str,
+    body: &str,
+    quotes: &[&'static str],
+) -> Vec<String> {
     let title = params
         .split('|')
         .find_map(|param| param.strip_prefix("title="))
         .map(str::trim)
         .filter(|title| !title.is_empty());
     let alert = match name {
-        "code" => return Some(fenced_code(code_language(params), macro_body(body))),
-        "noformat" => return Some(fenced_code(None, macro_body(body))),
+        "code" => return vec![fenced_code(code_language(params), macro_body(body))],
+        "noformat" => return vec![fenced_code(None, macro_body(body))],
         "info" => Some("[!NOTE]"),
         "tip" => Some("[!TIP]"),
         "note" => Some("[!IMPORTANT]"),
         "warning" => Some("[!WARNING]"),
         _ => None,
     };
+    // Only the nesting from_markdown can write back is read as nesting: a plain quote in a
+    // quote is a `{panel}`, a third plain level or an alert in the same alert is flattened.
+    let written = match name {
+        "quote" | "panel" if !quotes.contains(&"quote") => Some("quote"),
+        "quote" | "panel" if !quotes.contains(&"panel") => Some("panel"),
+        "quote" | "panel" => None,
+        alert if quotes.contains(&alert) => None,
+        alert => Some(alert),
+    };
+    let title = title.map(|title| format!("**{}**", inline_markdown(title, false)));
+    let Some(written) = written else {
+        let mut blocks: Vec<String> = title.into_iter().collect();
+        blocks.extend(wiki_blocks(body, quotes));
+        return blocks;
+    };
     let mut lines: Vec<String> = alert.map(String::from).into_iter().collect();
-    if let Some(title) = title {
-        lines.push(format!("**{}**", inline_markdown(title, false)));
-    }
-    let inner = wiki_blocks(body).join("\n\n");
+    let has_title = title.is_some();
+    lines.extend(title);
+    let quotes: Vec<&'static str> = quotes.iter().copied().chain([written]).collect();
+    let inner = wiki_blocks(body, &quotes).join("\n\n");
     if !inner.is_empty() {
-        if title.is_some() {
+        if has_title {
             lines.push(String::new());
         }
         lines.extend(inner.lines().map(String::from));
     }
     if lines.is_empty() {
-        return None;
+        return Vec::new();
     }
-    Some(quote_lines(&lines.join("\n")))
+    vec![quote_lines(&lines.join("\n"))]
 }
 
 /// The language of `{code:java}` or `{code:title=A.java|language=java}`; `none` is none.
@@ -401,7 +444,8 @@ fn table_row_cells(line: &str) -> Vec<WikiCell<'_>> {
         while at < bytes.len() && bytes[at] != b'|' {
             at = match bytes[at] {
                 b'\\' => at + 2,
-                b'[' => line[at..].find(']').map_or(at + 1, |close| at + close + 1),
+                // The link's `]`, not an escaped one in its text (`[\\]|url]`).
+                b'[' => unescaped_close(&bytes[at + 1..]).map_or(at + 1, |close| at + close + 2),
                 b'{' if line[at..].starts_with("{{") => line[at + 2..]
                     .find("}}")
                     .map_or(at + 2, |close| at + close + 4),
@@ -418,6 +462,19 @@ fn table_row_cells(line: &str) -> Vec<WikiCell<'_>> {
     cells
 }
 
+/// Where the first `]` that no backslash escapes is.
+fn unescaped_close(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b']' => return Some(at),
+            _ => at += 1,
+        }
+    }
+    None
+}
+
 fn table_markdown(rows: &[Vec<WikiCell>]) -> String {
     let has_header_row = rows[0].iter().all(|cell| cell.header);
     let mut rows: Vec<Vec<String>> = rows
@@ -429,7 +486,10 @@ fn table_markdown(rows: &[Vec<WikiCell>]) -> String {
                     let markdown = inline_markdown(cell.text, true);
                     // A header cell outside the header row (a header column) is bold.
                     let header_column = cell.header && !(index == 0 && has_header_row);
-                    if header_column && !markdown.is_empty() {
+                    // `**` next to punctuation (`**\\***`) may not read back as bold.
+                    let boldable = markdown.starts_with(|c: char| !c.is_ascii_punctuation())
+                        && markdown.ends_with(|c: char| !c.is_ascii_punctuation());
+                    if header_column && boldable {
                         format!("**{markdown}**")
                     } else {
                         markdown

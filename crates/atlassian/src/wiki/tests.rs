@@ -329,6 +329,30 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "[see https://x.y](https://x.y)",
     ),
     ("empty items are dropped", "* a\n*\n* b", "- a\n- b"),
+    // Found by the property tests (tests/properties.rs).
+    (
+        "quote holding a panel",
+        "{quote}{panel:title=T}A",
+        "> > **T**\n> >\n> > A",
+    ),
+    (
+        "code holding the closing tag of the quote around it",
+        "{quote}\n{code}\n{quote}\n{code}\n{quote}",
+        "> ```\n> {quote}\n> ```",
+    ),
+    ("colour before an image", "a{color:red}!a.png!", "a!a.png!"),
+    ("underscore before a colour", "a_{color:red}A", "a_A"),
+    ("escaped emoticon", "\\:)", ":)"),
+    (
+        "header column of punctuation",
+        "||* |a|",
+        "| | |\n| --- | --- |\n| \\* | a |",
+    ),
+    (
+        "escaped pipe before a URL is no link",
+        "[\\|https://x.y]",
+        "\\[|<https://x.y>\\]",
+    ),
 ];
 
 /// (name, Markdown, wiki markup): one construct each.
@@ -415,9 +439,14 @@ const MARKDOWN_TO_WIKI: &[(&str, &str, &str)] = &[
         "{quote}\na\n\nbq. b\n{quote}",
     ),
     (
-        "nested quote blocks flatten",
+        "nested quote blocks are a panel",
         "> a\n> > b\n> >\n> > c",
-        "{quote}\na\n\nb\n\nc\n{quote}",
+        "{quote}\na\n\n{panel}\nb\n\nc\n{panel}\n{quote}",
+    ),
+    (
+        "a third quote flattens",
+        "> > > a\n> > >\n> > > b",
+        "{quote}\n{panel}\na\n\nb\n{panel}\n{quote}",
     ),
     (
         "alerts",
@@ -464,6 +493,14 @@ const MARKDOWN_TO_WIKI: &[(&str, &str, &str)] = &[
     ("doubled markers", "a \\*\\* b", "a \\*\\* b"),
     ("shortcode inside a word", "ok:smile:", "ok:smile:"),
     ("link to a page", "[Page](Page)", "[Page|Page]"),
+    // Found by the property tests (tests/properties.rs).
+    ("literal emoticon", ":) x", "\\:) x"),
+    ("backslash before a hard break", "a\\\\\\\nb", "a\\\nb"),
+    (
+        "cell ending in a backslash",
+        "| x |\n| --- |\n| a\\\\ |",
+        "||x||\n|a\\ |",
+    ),
 ];
 
 /// Runs `convert` on every case and reports all mismatches at once.

@@ -116,7 +116,7 @@ impl WikiWriter {
                 self.push_raw(&text);
             }
             Event::SoftBreak => self.push_raw(" "),
-            Event::HardBreak => self.push_raw("\\\\"),
+            Event::HardBreak => self.hard_break(),
             Event::Rule => self.push_block(false, "----".to_string()),
             Event::TaskListMarker(checked) => {
                 self.push_raw(if checked { "\\[x\\] " } else { "\\[ \\] " })
@@ -130,6 +130,9 @@ impl WikiWriter {
             Tag::Paragraph => FrameKind::Paragraph,
             Tag::Heading { level, .. } => FrameKind::Heading(level as usize),
             Tag::BlockQuote(kind) => FrameKind::Quote(match kind {
+                // A plain quote in a quote is a `{panel}`, which reads back as a quote: the
+                // quote macro cannot hold itself.
+                None if self.open_quote("quote") && !self.open_quote("panel") => "panel",
                 None => "quote",
                 Some(BlockQuoteKind::Note) => "info",
                 Some(BlockQuoteKind::Tip) => "tip",
@@ -229,7 +232,7 @@ impl WikiWriter {
                     .iter()
                     .any(|open| matches!(open.kind, FrameKind::Quote(outer) if outer == name));
                 let single_paragraph = matches!(&frame.blocks[..], [block] if block.inline);
-                let block = if nested && single_paragraph {
+                let block = if (nested || name == "panel") && single_paragraph {
                     format!("bq. {inner}")
                 } else if nested {
                     inner
@@ -253,8 +256,20 @@ impl WikiWriter {
                 destination,
                 autolink,
             } => {
+                // After a literal backslash a `[` would be escaped: a URL there goes bare.
+                let after_backslash = self
+                    .stack
+                    .last()
+                    .is_some_and(|top| top.text.ends_with('\\') && !top.text.ends_with("\\\\"));
+                let bare_url: Vec<char> = destination.chars().collect();
                 let link = if let Some(user) = destination.strip_prefix("mention:") {
                     format!("[~{user}]")
+                } else if after_backslash
+                    && autolink
+                    && starts_with_url(&bare_url)
+                    && url_len(&bare_url) == bare_url.len()
+                {
+                    destination
                 } else if autolink
                     || text.trim().is_empty()
                     || is_bare_wiki_link(&text, &destination)
@@ -313,6 +328,22 @@ impl WikiWriter {
                 && matches!(top.kind, FrameKind::Paragraph | FrameKind::Html),
         };
         escape_wiki(text, top.text.chars().next_back(), context)
+    }
+
+    /// `\\`, or in a paragraph whose text ends in a literal backslash, a newline (Jira shows
+    /// both as a line break): wiki markup cannot escape that backslash, and `\\\` would read
+    /// as a line break and an escape.
+    fn hard_break(&mut self) {
+        let after_backslash = self.stack.last().is_some_and(|top| {
+            matches!(top.kind, FrameKind::Paragraph) && top.text.ends_with('\\')
+        });
+        self.push_raw(if after_backslash { "\n" } else { "\\\\" });
+    }
+
+    fn open_quote(&self, name: &str) -> bool {
+        self.stack
+            .iter()
+            .any(|open| matches!(open.kind, FrameKind::Quote(outer) if outer == name))
     }
 
     fn push_raw(&mut self, wiki: &str) {
@@ -404,6 +435,10 @@ fn row_wiki(header: bool, cells: &[WikiBlock]) -> Option<String> {
         } else {
             &cell.text
         });
+        // A closing backslash would escape the separator.
+        if cell.text.ends_with('\\') {
+            row.push(' ');
+        }
         row.push_str(separator);
     }
     Some(row)
@@ -458,6 +493,12 @@ fn escape_wiki(text: &str, before: Option<char>, context: WikiContext) -> String
                 continue;
             }
         }
+        // A literal `:)` or `(y)` would read as an emoticon: its first character is escaped.
+        let emoticon = !context.code
+            && !after_word
+            && EMOTICONS
+                .iter()
+                .any(|(wiki, _)| starts_with_at(&chars, at, wiki));
         let before_text = after.is_none_or(|a| !a.is_whitespace());
         let opens_markup = !after_word && before_text;
         let escape = match c {
@@ -472,7 +513,8 @@ fn escape_wiki(text: &str, before: Option<char>, context: WikiContext) -> String
             ']' => context.in_link,
             '|' => context.in_table || context.in_link,
             _ => false,
-        } || (context.line_start && at == 0 && "*#-|".contains(c))
+        } || emoticon
+            || (context.line_start && at == 0 && "*#-|".contains(c))
             || block_word_dot == Some(at);
         if escape {
             out.push('\\');
