@@ -254,9 +254,16 @@ fn pre_tool_use(
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let guard = guard::Guard::new(hooks, &cwd, started + LOOKUP_BUDGET).map_err(|e| {
-        format!("{e}: the Bash check is off until the config is fixed (`claude-enterprise config check`)")
-    })?;
+    let deadline = started + LOOKUP_BUDGET;
+    // A broken [hooks] must not turn the check off: the built-in rules stand in.
+    let guard = guard::Guard::new(hooks, &cwd, deadline).or_else(|e| {
+        report(&format!(
+            "{e}; checking with the built-in [hooks] rules until it is fixed \
+             (`claude-enterprise config check`)"
+        ));
+        guard::Guard::new(&HooksConfig::default(), &cwd, deadline)
+    });
+    let guard = guard.map_err(|e| format!("the built-in [hooks] rules do not compile: {e}"))?;
     match guard.check(command) {
         Ok(()) => Ok(None),
         Err(denial) => {

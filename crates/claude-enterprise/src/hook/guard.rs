@@ -104,8 +104,20 @@ impl Default for HooksConfig {
                 rule("gh release create", RELEASE),
                 rule("gh release delete", RELEASE),
                 rule("gh release edit", RELEASE),
+                rule("gh release upload", RELEASE),
+                rule("gh release delete-asset", RELEASE),
                 rule("gh secret", SECRETS),
                 rule("gh variable", SECRETS),
+                rule(
+                    "gh repo sync",
+                    "`gh repo sync` updates remote branches directly: push a claude/* branch and \
+                     open a pull request",
+                ),
+                rule("gh repo deploy-key", SETTINGS),
+                rule(
+                    "gh issue delete",
+                    "issues are not deleted from Claude Code: close them",
+                ),
                 rule(
                     "gh auth token",
                     "tokens are never shown to the model: the servers use them for you",
@@ -400,7 +412,8 @@ impl Guard {
         }
         for command in &script.commands {
             let input = Input {
-                stdin: command.stdin.as_deref(),
+                stdin: command.stdin.as_ref(),
+                stdin_file: command.stdin_file.as_ref(),
                 piped: command.piped,
                 appended: false,
             };
@@ -421,11 +434,25 @@ impl Guard {
         {
             i += 1;
         }
-        if words.get(i).is_some_and(|w| {
-            ["for", "select", "case", "function", "coproc"].contains(&w.text.as_str())
-        }) {
+        match words.get(i).map(|w| w.text.as_str()) {
             // Not a command: its code is in the commands and substitutions around it.
-            return Ok(());
+            Some("for" | "select" | "case") => return Ok(()),
+            // `function NAME { BODY`: the body's first command follows.
+            Some("function") => i += 2,
+            // `coproc [NAME] { BODY` or `coproc COMMAND`.
+            Some("coproc") => {
+                i += 1;
+                if words.get(i + 1).is_some_and(|w| w.text == "{") {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        while words
+            .get(i)
+            .is_some_and(|w| !w.dynamic && RESERVED.contains(&w.text.as_str()))
+        {
+            i += 1;
         }
         while let Some(name) = words.get(i).and_then(|w| assignment(&w.text)) {
             env_name(name)?;
@@ -469,7 +496,7 @@ impl Guard {
                 Ok(())
             }
             "source" | "." => match args.first() {
-                Some(file) => self.script_file(file, depth),
+                Some(file) => self.script_file(file, input, depth),
                 None => Ok(()),
             },
             "export" | "declare" | "typeset" | "local" | "readonly" => {
@@ -538,12 +565,18 @@ impl Guard {
         match (inline, operand) {
             (true, Some(code)) => self.code(code, depth),
             (true, None) => Ok(()),
-            (false, Some(file)) => self.script_file(file, depth),
-            (false, None) => match input.stdin {
-                Some(stdin) => self.script(stdin, depth + 1),
-                None if input.piped => unsure("a shell reading commands from a pipe"),
-                None => Ok(()),
-            },
+            (false, Some(file)) => self.script_file(file, input, depth),
+            (false, None) => self.stdin_script(input, depth),
+        }
+    }
+
+    /// A shell reading its commands from standard input.
+    fn stdin_script(&self, input: &Input<'_>, depth: usize) -> Verdict {
+        match (input.stdin, input.stdin_file) {
+            (Some(stdin), _) => self.code(stdin, depth),
+            (None, Some(file)) => self.script_file(file, &Input::default(), depth),
+            (None, None) if input.piped => unsure("a shell reading commands from a pipe"),
+            (None, None) => Ok(()),
         }
     }
 
@@ -567,7 +600,10 @@ impl Guard {
     }
 
     /// A shell script run or sourced: read and checked like the command line.
-    fn script_file(&self, file: &Word, depth: usize) -> Verdict {
+    fn script_file(&self, file: &Word, input: &Input<'_>, depth: usize) -> Verdict {
+        if ["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"].contains(&file.text.as_str()) {
+            return self.stdin_script(input, depth);
+        }
         if file.dynamic {
             return unsure(format!(
                 "the script `{}` is only known when it runs",
@@ -940,12 +976,25 @@ impl Guard {
                     i += 2;
                 }
                 "-c" | "--config-env" => {
-                    let setting = value(i).unwrap_or_default();
-                    if setting.to_ascii_lowercase().starts_with("alias.") {
+                    let setting = value(i).unwrap_or_default().to_ascii_lowercase();
+                    let key = setting.split('=').next().unwrap_or_default();
+                    if key.starts_with("alias.") {
                         return deny(
                             "hooks.git_alias",
                             "git aliases are not defined from Claude Code: an alias can hide a \
                              push; run the git command itself",
+                        );
+                    }
+                    if key.starts_with("push.")
+                        || (key.starts_with("remote.")
+                            && (key.ends_with(".push") || key.ends_with(".mirror")))
+                    {
+                        return deny(
+                            PUSH_RULE,
+                            format!(
+                                "`{key}` given on the command line changes what a push sends: \
+                                 push one branch plainly, `git push origin HEAD:claude/<topic>`"
+                            ),
                         );
                     }
                     i += if attached.is_some() { 1 } else { 2 };
@@ -1366,9 +1415,12 @@ impl Guard {
 }
 
 /// How a command gets its input, for the shells and wrappers that read it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Input<'a> {
-    stdin: Option<&'a str>,
+    /// A here-document or here-string.
+    stdin: Option<&'a Word>,
+    /// A file redirected to it.
+    stdin_file: Option<&'a Word>,
     piped: bool,
     /// More arguments are added when it runs (`xargs`).
     appended: bool,

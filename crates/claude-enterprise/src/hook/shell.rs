@@ -32,7 +32,9 @@ pub struct Command {
     /// The words, program first (assignments and reserved words included).
     pub words: Vec<Word>,
     /// What a here-document or here-string feeds to its standard input.
-    pub stdin: Option<String>,
+    pub stdin: Option<Word>,
+    /// The file redirected to its standard input (`< FILE`).
+    pub stdin_file: Option<Word>,
     /// Its standard input comes from a pipe.
     pub piped: bool,
 }
@@ -665,7 +667,11 @@ impl Scanner {
                 self.script.unsure.extend(inner.unsure);
             }
             if let Some(command) = heredoc.target.and_then(|t| self.script.commands.get_mut(t)) {
-                command.stdin.get_or_insert_default().push_str(&body);
+                command
+                    .stdin
+                    .get_or_insert_with(|| Word::literal(""))
+                    .text
+                    .push_str(&body);
             }
         }
     }
@@ -684,14 +690,23 @@ impl Scanner {
         let mut command = Command {
             words: Vec::new(),
             stdin: None,
+            stdin_file: None,
             piped,
         };
         let mut words = split.into_iter();
         while let Some(word) = words.next() {
             if let Some(op) = word.strip_prefix(OPERATOR) {
                 let target = words.next().unwrap_or_default();
+                let target = Word {
+                    dynamic: target.contains(EXPANSION),
+                    text: target.replace(EXPANSION, ""),
+                };
+                let fd = op.trim_end_matches(['<', '>', '&', '|']);
                 if op.ends_with("<<<") {
-                    command.stdin = Some(target.replace(EXPANSION, ""));
+                    command.stdin = Some(target);
+                } else if (op.ends_with('<') || op.ends_with("<>")) && (fd.is_empty() || fd == "0")
+                {
+                    command.stdin_file = Some(target);
                 }
                 continue;
             }
@@ -758,7 +773,11 @@ mod tests {
                     .collect();
                 let mut shown = format!("{}{}", if c.piped { "| " } else { "" }, words.join(" "));
                 if let Some(stdin) = &c.stdin {
-                    shown.push_str(&format!(" < {stdin:?}"));
+                    let mark = if stdin.dynamic { "~" } else { "" };
+                    shown.push_str(&format!(" < {mark}{:?}", stdin.text));
+                }
+                if let Some(file) = &c.stdin_file {
+                    shown.push_str(&format!(" <file {}", file.text));
                 }
                 shown
             })
@@ -830,6 +849,10 @@ mod tests {
                 &["git push"],
             ),
             ("bash <<< 'git push -f'", &["bash < \"git push -f\""], &[]),
+            ("bash <<< \"$CMD\"", &["bash < ~\"$CMD\""], &[]),
+            ("bash -s < x.sh 2>/dev/null", &["bash -s <file x.sh"], &[]),
+            ("bash 0<x.sh", &["bash <file x.sh"], &[]),
+            ("cat 3<x.sh", &["cat"], &[]),
             ("env -S'git push'", &["env -Sgit push"], &[]),
         ];
         for (line, commands, nested) in cases {

@@ -179,6 +179,17 @@ fn pushes_that_are_not_a_feature_branch_are_denied_however_written() {
             ("case x in x) git push origin main;; esac", PUSH),
             ("! git push origin main", PUSH),
             ("f() { git push origin main; }; f", PUSH),
+            ("function f { git push origin main; }", PUSH),
+            ("function f() { git push origin main; }", PUSH),
+            ("coproc git push origin main", PUSH),
+            ("coproc P { git push origin main; }", PUSH),
+            ("bash /dev/stdin <<EOF\ngit push origin main\nEOF", PUSH),
+            ("source /dev/stdin <<< 'git push origin main'", PUSH),
+            ("git -c push.followTags=true push origin claude/x", PUSH),
+            (
+                "git -c remote.origin.push=+refs/heads/*:refs/heads/* push origin claude/x",
+                PUSH,
+            ),
             ("echo $(git push origin main)", PUSH),
             ("echo \"$(git push origin main)\"", PUSH),
             ("echo `git push origin main`", PUSH),
@@ -207,6 +218,9 @@ fn pushes_that_are_not_a_feature_branch_are_denied_however_written() {
             ("cat script.sh | sh", UNSURE),
             ("bash ./missing.sh", UNSURE),
             ("sh -c \"$CMD\"", UNSURE),
+            ("bash <<< \"$CMD\"", UNSURE),
+            ("bash < <(echo git push origin main)", UNSURE),
+            ("bash -s < missing.sh", UNSURE),
             ("eval \"$(echo git push origin main)\"", UNSURE),
             ("eval git push origin $B", UNSURE),
             ("watch \"$CMD\"", UNSURE),
@@ -275,8 +289,14 @@ fn gh_merges_deletions_settings_and_api_writes_are_denied() {
             ("gh repo edit --default-branch main", "hooks.deny[4]"),
             ("gh release create v1", "hooks.deny[5]"),
             ("gh release delete v1", "hooks.deny[6]"),
-            ("gh secret set X", "hooks.deny[8]"),
-            ("gh auth token", "hooks.deny[10]"),
+            ("gh release upload v1 x.tgz", "hooks.deny[8]"),
+            ("gh secret set X", "hooks.deny[10]"),
+            (
+                "gh repo sync acme/fork --branch main --force",
+                "hooks.deny[12]",
+            ),
+            ("gh issue delete 7 --yes", "hooks.deny[14]"),
+            ("gh auth token", "hooks.deny[15]"),
             ("gh pr $ACTION 12", UNSURE),
             ("gh $CMD merge 1", UNSURE),
             ("gh api -X DELETE repos/a/b/git/refs/heads/x", API),
@@ -466,13 +486,18 @@ fn scripts_run_or_sourced_are_read() {
         &guard,
         &[
             ("bash ship.sh", PUSH),
+            ("bash -s < ship.sh", PUSH),
+            ("sh < ./ship.sh", PUSH),
             ("sh ./ship.sh", PUSH),
             ("source ship.sh", PUSH),
             (". ./ship.sh", PUSH),
             ("bash odd.sh", UNSURE),
         ],
     );
-    assert_allowed(&guard, &["bash build.sh", "sh -e build.sh"]);
+    assert_allowed(
+        &guard,
+        &["bash build.sh", "sh -e build.sh", "bash < build.sh"],
+    );
 }
 
 #[test]

@@ -1,0 +1,497 @@
+//! `claude-enterprise hook EVENT` as Claude Code runs it: the payloads of
+//! `shared/claude-code.md` on stdin, the exit code and stdout Claude Code reads, the session
+//! state file, the journal, and the servers' events that then carry the prompt hash and model.
+
+use std::{
+    io::Write,
+    os::unix::fs::PermissionsExt,
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+const CLI: &str = env!("CARGO_BIN_EXE_claude-enterprise");
+const SESSION: &str = "3f2b8c1e-5d4a-4b6f-9e1d-2a7c8b9d0e1f";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A sandbox: config, HOME and XDG dirs of its own.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, relative: &str) -> String {
+        self.dir.path().join(relative).display().to_string()
+    }
+
+    fn state_file(&self) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join(format!("state/claude-enterprise/sessions/{SESSION}.json"))
+    }
+
+    fn journal_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("state/claude-enterprise/audit")
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        let mut paths: Vec<_> = std::fs::read_dir(self.journal_dir())
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect::<Vec<Value>>()
+            })
+            .collect()
+    }
+
+    fn command(&self, args: &[&str], envs: &[(&str, &str)], removed: &[&str]) -> Command {
+        let mut command = Command::new(CLI);
+        command
+            .args(args)
+            .env("CLAUDE_ENTERPRISE_CONFIG", self.path("config.toml"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("HOME", self.path("home"))
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("CLAUDE_CODE_SESSION_ID")
+            .env_remove("GH_CONFIG_DIR");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        for k in removed {
+            command.env_remove(k);
+        }
+        command
+    }
+
+    /// Runs the CLI with `stdin` as its whole input.
+    fn run(&self, args: &[&str], stdin: &str, envs: &[(&str, &str)], removed: &[&str]) -> Run {
+        let mut child = self
+            .command(args, envs, removed)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The hook may end before reading (a usage error): a closed pipe is no failure here.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn hook(&self, event: &str, payload: &Value) -> Run {
+        self.run(&["hook", event], &payload.to_string(), &[], &[])
+    }
+}
+
+/// The fields every payload has (claude-code.md), with `extra` added.
+fn payload(event: &str, cwd: &Path, extra: Value) -> Value {
+    let mut payload = json!({
+        "session_id": SESSION,
+        "transcript_path": format!("/home/jane/.claude/projects/x/{SESSION}.jsonl"),
+        "cwd": cwd,
+        "hook_event_name": event,
+        "permission_mode": "default",
+        "prompt_id": "prompt-1",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        payload[k] = v.clone();
+    }
+    payload
+}
+
+fn bash(cwd: &Path, command: &str) -> Value {
+    payload(
+        "PreToolUse",
+        cwd,
+        json!({"tool_name": "Bash", "tool_input": {"command": command, "description": "x"},
+               "tool_use_id": "toolu_01"}),
+    )
+}
+
+#[test]
+fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
+    let sandbox = Sandbox::new("");
+    let cwd = sandbox.dir.path();
+    let deny_json = |run: &Run| -> Option<Value> {
+        let value: Value = serde_json::from_str(run.stdout.trim()).ok()?;
+        (value["hookSpecificOutput"]["permissionDecision"] == "deny").then_some(value)
+    };
+    struct Case<'a> {
+        name: &'a str,
+        args: Vec<&'a str>,
+        stdin: String,
+        envs: Vec<(&'a str, String)>,
+        removed: Vec<&'a str>,
+        /// In stderr ("" when nothing must be said).
+        message: &'a str,
+        deny: bool,
+    }
+    let case = |name, args: Vec<&'static str>, stdin: String, message, deny| Case {
+        name,
+        args,
+        stdin,
+        envs: Vec::new(),
+        removed: Vec::new(),
+        message,
+        deny,
+    };
+    let prompt = payload("UserPromptSubmit", cwd, json!({"prompt": "hello"})).to_string();
+    let not_a_dir = sandbox.path("config.toml");
+    let cases = vec![
+        case("no event", vec!["hook"], String::new(), "no event given", false),
+        case("unknown event", vec!["hook", "BeforeLunch"], prompt.clone(), "unknown event `BeforeLunch`", false),
+        case("an option for an event", vec!["hook", "--frobnicate"], prompt.clone(), "unknown event `--frobnicate`", false),
+        case("extra arguments", vec!["hook", "UserPromptSubmit", "--extra", "x"], prompt.clone(), "ignoring unexpected arguments", false),
+        case("help", vec!["hook", "--help"], String::new(), "usage: claude-enterprise hook EVENT", false),
+        case("clap error around hook", vec!["--frobnicate", "hook", "PreToolUse"], String::new(), "claude-enterprise hook:", false),
+        case("empty payload", vec!["hook", "UserPromptSubmit"], String::new(), "not JSON", false),
+        case("not JSON", vec!["hook", "UserPromptSubmit"], "{\"prompt\": ".into(), "not JSON", false),
+        case("not an object", vec!["hook", "PreToolUse"], "[1, 2]".into(), "not a JSON object", false),
+        case(
+            "another event's payload",
+            vec!["hook", "PreToolUse"],
+            payload("PostToolUse", cwd, json!({"tool_name": "Bash"})).to_string(),
+            "the payload is for PostToolUse",
+            false,
+        ),
+        case(
+            "no prompt",
+            vec!["hook", "UserPromptSubmit"],
+            payload("UserPromptSubmit", cwd, json!({})).to_string(),
+            "no `prompt` string",
+            false,
+        ),
+        case(
+            "a session id that is not a file name",
+            vec!["hook", "UserPromptSubmit"],
+            json!({"session_id": "../../etc/x", "hook_event_name": "UserPromptSubmit", "prompt": "p"}).to_string(),
+            "no state file for session",
+            false,
+        ),
+        case(
+            "no tool name",
+            vec!["hook", "PreToolUse"],
+            payload("PreToolUse", cwd, json!({"tool_input": {}})).to_string(),
+            "no tool_name",
+            false,
+        ),
+        case(
+            "a Bash payload without a command",
+            vec!["hook", "PreToolUse"],
+            payload("PreToolUse", cwd, json!({"tool_name": "Bash", "tool_input": {}})).to_string(),
+            "no tool_input.command",
+            false,
+        ),
+        case("a deny", vec!["hook", "PreToolUse"], bash(cwd, "git push origin main").to_string(), "", true),
+        case(
+            "a deny, event name in other case",
+            vec!["hook", "pretooluse"],
+            bash(cwd, "gh pr merge 3").to_string(),
+            "",
+            true,
+        ),
+        case("an allowed push", vec!["hook", "PreToolUse"], bash(cwd, "git push -u origin claude/x").to_string(), "", false),
+        case(
+            "another tool",
+            vec!["hook", "PreToolUse"],
+            payload("PreToolUse", cwd, json!({"tool_name": "Edit", "tool_input": {"file_path": "a"}})).to_string(),
+            "",
+            false,
+        ),
+        case(
+            "SessionEnd",
+            vec!["hook", "SessionEnd"],
+            payload("SessionEnd", cwd, json!({"reason": "exit"})).to_string(),
+            "",
+            false,
+        ),
+        Case {
+            removed: vec!["HOME", "XDG_STATE_HOME"],
+            ..case("no state directory", vec!["hook", "UserPromptSubmit"], prompt.clone(), "no state file for session", false)
+        },
+        Case {
+            envs: vec![("XDG_STATE_HOME", not_a_dir.clone())],
+            ..case("a state directory that cannot be made", vec!["hook", "UserPromptSubmit"], prompt.clone(), "cannot create the session state directory", false)
+        },
+        Case {
+            envs: vec![("CLAUDE_ENTERPRISE_CONFIG", sandbox.path("missing.toml"))],
+            ..case("a missing config file still denies by the defaults", vec!["hook", "PreToolUse"], bash(cwd, "git push -f origin claude/x").to_string(), "using the built-in defaults", true)
+        },
+    ];
+    for case in cases {
+        let envs: Vec<(&str, &str)> = case.envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let run = sandbox.run(&case.args, &case.stdin, &envs, &case.removed);
+        assert_eq!(
+            run.code, 0,
+            "{}: exit {} ({})",
+            case.name, run.code, run.stderr
+        );
+        assert!(
+            run.stderr.contains(case.message),
+            "{}: stderr {:?}",
+            case.name,
+            run.stderr
+        );
+        match (case.deny, deny_json(&run)) {
+            (true, Some(output)) => {
+                let reason = output["hookSpecificOutput"]["permissionDecisionReason"]
+                    .as_str()
+                    .unwrap();
+                assert!(reason.contains("hooks."), "{}: {reason}", case.name);
+                assert_eq!(output["hookSpecificOutput"]["hookEventName"], "PreToolUse");
+                assert_eq!(
+                    run.stdout.trim().lines().count(),
+                    1,
+                    "{}: only the JSON",
+                    case.name
+                );
+            }
+            (true, None) => panic!("{}: not denied: {:?}", case.name, run.stdout),
+            (false, _) => assert_eq!(run.stdout, "", "{}: stdout reaches Claude", case.name),
+        }
+    }
+    // Failures are kept in hook.log too.
+    let log = std::fs::read_to_string(sandbox.dir.path().join("state/claude-enterprise/hook.log"))
+        .unwrap();
+    assert!(log.contains("unknown event `BeforeLunch`"), "{log}");
+}
+
+#[test]
+fn a_hook_whose_stdin_never_closes_still_ends_at_once() {
+    let sandbox = Sandbox::new("");
+    let mut child = sandbox
+        .command(&["hook", "UserPromptSubmit"], &[], &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open = child.stdin.take();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the hook waited for stdin");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no payload on stdin"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bash_command_lines_through_the_binary() {
+    let sandbox = Sandbox::new("[hooks]\npush_branches = [\"ai/*\"]\n");
+    let cwd = sandbox.dir.path();
+    let denied = [
+        "git push origin main",
+        "git push origin claude/x",
+        "cd src && sh -c 'git push --force origin ai/x'",
+        "git push origin \"$BRANCH\"",
+        "gh pr merge 12 --squash",
+        "gh api -X DELETE repos/acme/app/git/refs/heads/ai/x",
+    ];
+    for command in denied {
+        let run = sandbox.hook("PreToolUse", &bash(cwd, command));
+        assert_eq!(run.code, 0, "{command}");
+        assert!(
+            run.stdout.contains("\"permissionDecision\":\"deny\""),
+            "{command}: {}",
+            run.stdout
+        );
+    }
+    for command in ["git push -u origin ai/x", "cargo test", "gh pr view 1"] {
+        let run = sandbox.hook("PreToolUse", &bash(cwd, command));
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, ""),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    // A broken [hooks] section is reported, and the built-in rules stand in.
+    let broken = Sandbox::new("[hooks]\npush_branches = [\"ai/[\"]\n");
+    let run = broken.hook("PreToolUse", &bash(cwd, "git push origin main"));
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("\"permissionDecision\":\"deny\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("hooks.push_branches"), "{}", run.stderr);
+    let run = broken.hook("PreToolUse", &bash(cwd, "git push origin claude/x"));
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn prompt_hash_and_model_reach_the_servers_events_and_claude_codes_tools_are_journaled() {
+    let sandbox = Sandbox::new("[identity]\nuser = \"jane@corp.example\"\n");
+    let cwd = sandbox.dir.path();
+    let start = payload(
+        "SessionStart",
+        cwd,
+        json!({"source": "startup", "model": "claude-opus-4-5"}),
+    );
+    let prompt = "Refactor the login flow";
+    let submit = payload("UserPromptSubmit", cwd, json!({"prompt": prompt}));
+    for (event, payload) in [("SessionStart", &start), ("UserPromptSubmit", &submit)] {
+        let run = sandbox.hook(event, payload);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (0, "", ""),
+            "{event}"
+        );
+    }
+    let expected_hash = {
+        use sha2::Digest;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(prompt)))
+    };
+    let state_file = sandbox.state_file();
+    let state: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    assert_eq!(state["prompt_hash"], expected_hash.as_str());
+    assert_eq!(state["model"], "claude-opus-4-5");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state_file), 0o600);
+    assert_eq!(mode(state_file.parent().unwrap()), 0o700);
+    // Nothing but the state file is left in its directory (the temporary file was renamed).
+    assert_eq!(
+        std::fs::read_dir(state_file.parent().unwrap())
+            .unwrap()
+            .count(),
+        1
+    );
+
+    // A server of ours, with nothing behind it: its failing call is journaled with the context.
+    let mut server = testkit::McpStdio::spawn(
+        &testkit::workspace_bin("github-mcp"),
+        &[],
+        &[
+            ("CLAUDE_ENTERPRISE_CONFIG", &sandbox.path("config.toml")),
+            ("XDG_STATE_HOME", &sandbox.path("state")),
+            ("HOME", &sandbox.path("home")),
+            ("CLAUDE_CODE_SESSION_ID", SESSION),
+            ("GITHUB_TOKEN", "ghp_not_a_real_token_000000000000000000"),
+            ("GITHUB_API_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    server.initialize();
+    let answer = server.request(
+        "tools/call",
+        json!({"name": "github_list_commits", "arguments": {"owner": "acme", "repo": "app"},
+               "_meta": {"claudecode/toolUseId": "toolu_server"}}),
+    );
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    drop(server);
+
+    // Claude Code's own tools: Bash succeeded, Edit failed; our server's tool is not repeated.
+    let post = |event: &str, extra: Value| sandbox.hook(event, &payload(event, cwd, extra));
+    let runs = [
+        post(
+            "PostToolUse",
+            json!({"tool_name": "Bash", "tool_use_id": "toolu_bash",
+                   "tool_input": {"command": "curl -H 'Authorization: Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789' x", "description": "fetch"},
+                   "tool_response": {"stdout": "ok", "stderr": "", "interrupted": false}, "duration_ms": 41}),
+        ),
+        post(
+            "PostToolUseFailure",
+            json!({"tool_name": "Edit", "tool_use_id": "toolu_edit",
+                   "tool_input": {"file_path": "/src/a.rs", "old_string": "a", "new_string": "b"},
+                   "error": "String to replace not found in file."}),
+        ),
+        post(
+            "PostToolUse",
+            json!({"tool_name": "mcp__plugin_enterprise-governance_github__github_list_commits",
+                   "tool_use_id": "toolu_server", "tool_input": {"owner": "acme", "repo": "app"},
+                   "tool_response": {}, "mcp_server": {"name": "plugin:enterprise-governance:github", "source": "plugin"}}),
+        ),
+    ];
+    for run in &runs {
+        assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+    }
+
+    let events = sandbox.journal();
+    let server_event = events
+        .iter()
+        .find(|e| e["server"]["name"] == "github-mcp")
+        .expect("the server journaled its call");
+    for event in &events {
+        assert_eq!(event["ai_context"]["session_id"], SESSION, "{event}");
+        assert_eq!(
+            event["ai_context"]["prompt_hash"],
+            expected_hash.as_str(),
+            "{event}"
+        );
+        assert_eq!(event["ai_context"]["model"], "claude-opus-4-5", "{event}");
+    }
+    assert_eq!(server_event["ai_context"]["tool_use_id"], "toolu_server");
+    let ours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["tool"] == "claude-code")
+        .collect();
+    assert_eq!(ours.len(), 2, "the MCP tool was journaled again: {ours:?}");
+    let bash = ours.iter().find(|e| e["action"] == "Bash").unwrap();
+    assert_eq!(bash["result"], "success");
+    assert_eq!(bash["access"], "write");
+    assert_eq!(bash["user"], "jane@corp.example");
+    assert_eq!(bash["duration_ms"], 41);
+    assert_eq!(bash["ai_context"]["tool_use_id"], "toolu_bash");
+    let edit = ours.iter().find(|e| e["action"] == "Edit").unwrap();
+    assert_eq!(edit["result"], "error");
+    assert_eq!(edit["error"], "String to replace not found in file.");
+    assert!(
+        !serde_json::to_string(&events)
+            .unwrap()
+            .contains("ghp_abcdefghij"),
+        "a token in a Bash command reached the journal"
+    );
+    // Both hooks continued one segment for the session, and the journal verifies.
+    assert!(
+        sandbox
+            .journal_dir()
+            .join(format!("claude-code-{SESSION}.jsonl"))
+            .exists()
+    );
+    let verify = Command::new(CLI)
+        .args(["audit", "verify", "--dir"])
+        .arg(sandbox.journal_dir())
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
