@@ -10,13 +10,11 @@
 
 use std::{fmt, time::Duration};
 
+use crate::Deployment;
 use auth::{
     atlassian::AtlassianGrant,
     config::{AtlassianOAuthConfig, KeychainConfig},
 };
-use governance::server::ToolError;
-
-use crate::Deployment;
 use reqwest::Method;
 use rest::{Attempt, Failure, RetryPolicy};
 use serde_json::Value;
@@ -93,11 +91,11 @@ pub struct OAuthRefresh {
 }
 
 impl OAuthRefresh {
-    /// From the config in force: its `[oauth.atlassian]` and `[keychain]` sections.
-    pub fn from_config(config: &governance::config::Config) -> Self {
+    /// From the config's `[oauth.atlassian]` and `[keychain]` sections.
+    pub fn new(oauth: &AtlassianOAuthConfig, keychain: &KeychainConfig) -> Self {
         Self {
-            oauth: config.oauth.atlassian.clone(),
-            keychain: config.keychain.clone(),
+            oauth: oauth.clone(),
+            keychain: keychain.clone(),
         }
     }
 }
@@ -205,6 +203,17 @@ pub enum AtlassianError {
 }
 
 impl AtlassianError {
+    /// The HTTP status that names this failure: the site's own answer, or for a failure with
+    /// none the status that says the same (401 no credentials, 503 no site configured, 504 a
+    /// timeout, 502 a transport failure). Callers map it to their own error type.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AtlassianError::NoCredentials | AtlassianError::OAuth { .. } => 401,
+            AtlassianError::NotConfigured { .. } | AtlassianError::BadUrl { .. } => 503,
+            AtlassianError::Timeout { .. } => 504,
+            other => other.status().unwrap_or(502),
+        }
+    }
     /// The HTTP status, for an error the site answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -237,24 +246,6 @@ fn status_message(status: u16, product: &str, what: &str, message: &str) -> Stri
         409 => format!("{product} reported a conflict on {what} (HTTP 409){said}"),
         s if s >= 500 => format!("{product} failed on {what} (HTTP {s}){said}"),
         s => format!("{product} answered {what} with HTTP {s}{said}"),
-    }
-}
-
-impl From<AtlassianError> for ToolError {
-    fn from(error: AtlassianError) -> Self {
-        let text = error.to_string();
-        match error {
-            AtlassianError::NoCredentials | AtlassianError::OAuth { .. } => {
-                ToolError::Unauthorized(text)
-            }
-            AtlassianError::NotConfigured { .. } | AtlassianError::BadUrl { .. } => {
-                ToolError::Unavailable(text)
-            }
-            AtlassianError::Status { status: 401, .. } => ToolError::Unauthorized(text),
-            AtlassianError::Status { status: 404, .. } => ToolError::NotFound(text),
-            AtlassianError::Status { status: 400, .. } => ToolError::InvalidArguments(text),
-            _ => ToolError::Upstream(text),
-        }
     }
 }
 
@@ -663,7 +654,7 @@ mod tests {
     }
 
     #[test]
-    fn statuses_map_to_tool_errors_that_say_what_to_do() {
+    fn failures_name_their_http_status_and_say_what_to_do() {
         let status = |status| AtlassianError::Status {
             product: "Jira",
             status,
@@ -694,16 +685,14 @@ mod tests {
             ),
         ];
         for (error, kind, text) in cases {
-            let tool: ToolError = error.into();
-            let got = match &tool {
-                ToolError::NotFound(_) => "not found",
-                ToolError::Unauthorized(_) => "unauthorized",
-                ToolError::InvalidArguments(_) => "invalid",
-                ToolError::Upstream(_) => "upstream",
-                _ => "other",
+            let got = match error.http_status() {
+                404 => "not found",
+                401 => "unauthorized",
+                400 => "invalid",
+                _ => "upstream",
             };
-            assert_eq!(got, kind, "{tool}");
-            assert!(tool.to_string().contains(text), "{tool}");
+            assert_eq!(got, kind, "{error}");
+            assert!(error.to_string().contains(text), "{error}");
         }
     }
 

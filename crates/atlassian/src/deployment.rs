@@ -14,7 +14,6 @@ pub enum Deployment {
     Datacenter,
 }
 
-
 impl std::str::FromStr for Deployment {
     type Err = String;
 

@@ -9,8 +9,8 @@
 
 pub mod adf;
 pub mod client;
-mod markdown;
 mod deployment;
+mod markdown;
 pub mod storage;
 pub mod wiki;
 

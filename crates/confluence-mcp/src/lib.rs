@@ -23,7 +23,7 @@ pub mod tools;
 
 use std::collections::BTreeMap;
 
-use atlassian::storage;
+use atlassian::{AtlassianError, storage};
 use config::ConfluenceConfig;
 use governance::{
     identity::Caller,
@@ -355,7 +355,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
                     update.id()
                 )))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(upstream(e)),
         }
     }
 
@@ -474,6 +474,11 @@ impl<A: ConfluenceApi> Upstream for ConfluenceServer<A> {
             .find_map(|k| me[*k].as_str().filter(|s| !s.is_empty()))
             .map(str::to_owned)
     }
+}
+
+/// An Atlassian failure as the kernel reports it, by the HTTP status that names it.
+pub(crate) fn upstream(error: AtlassianError) -> ToolError {
+    ToolError::from_http_status(error.http_status(), error.to_string())
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let client = api::client(
         &config,
         credential,
-        atlassian::OAuthRefresh::from_config(&loaded.config),
+        atlassian::OAuthRefresh::new(&loaded.config.oauth.atlassian, &loaded.config.keychain),
     )
     .context("confluence-mcp cannot start")?;
     // One server type per deployment: the guardrails are the same, the API behind them not.

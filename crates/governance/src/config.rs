@@ -319,7 +319,9 @@ impl Config {
         use serde::de::DeserializeSeed;
         let mut section = match &self.file {
             Some((text, path)) => toml::de::Deserializer::parse(text)
-                .and_then(|document| PickSection::<S>(std::marker::PhantomData).deserialize(document))
+                .and_then(|document| {
+                    PickSection::<S>(std::marker::PhantomData).deserialize(document)
+                })
                 .map_err(|e| invalid(&e, text, path))?,
             // Built in memory (defaults, tests): the table as set.
             None => match self.sections.get(S::NAME) {
@@ -560,7 +562,10 @@ mod tests {
             url: Some("https://y".into()),
             scope: vec![],
         });
-        assert_eq!(built.section::<Upstream>().unwrap().url.as_deref(), Some("https://y"));
+        assert_eq!(
+            built.section::<Upstream>().unwrap().url.as_deref(),
+            Some("https://y")
+        );
     }
 
     #[test]
@@ -600,7 +605,10 @@ mod tests {
     fn schema_names_the_kernel_sections_and_those_it_is_given() {
         let schema = Config::json_schema(&[("upstream", schemars::schema_for!(Upstream))]);
         for key in ["identity", "policy", "audit", "safety", "upstream"] {
-            assert!(schema["properties"][key].is_object(), "{key} missing from schema");
+            assert!(
+                schema["properties"][key].is_object(),
+                "{key} missing from schema"
+            );
         }
         assert_eq!(schema["additionalProperties"], false);
     }

@@ -22,6 +22,7 @@ use crate::{
     jql,
     plan::{Context, Plan, Resolved, Step},
     tools::{self, Call, CreateIssue, GetBoard, SearchIssues, UpdateIssue},
+    upstream,
 };
 
 /// What an issue outside the allowlist, carried inside another, reads as.
@@ -247,7 +248,8 @@ impl JiraServer {
                 &[("fields", fields.to_owned())],
                 &format!("issue {key}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let answered = issue["key"].as_str().unwrap_or(key).to_owned();
         if answered != key {
             resources.insert("resolved_issue_key".into(), answered.clone().into());

@@ -15,6 +15,7 @@ use crate::{
     JiraServer,
     plan::{Context, Resolved},
     tools::{self, AddComment, GetIssue, SearchIssues, TransitionIssue},
+    upstream,
     view::{issue_summary, masked_output, person, read_document},
 };
 
@@ -72,12 +73,14 @@ impl JiraServer {
             }
             self.client
                 .get("/rest/api/3/search/jql", &query, "the search")
-                .await?
+                .await
+                .map_err(upstream)?
         } else {
             query.push(("startAt", a.start_at.unwrap_or(0).to_string()));
             self.client
                 .get("/rest/api/2/search", &query, "the search")
-                .await?
+                .await
+                .map_err(upstream)?
         };
         let mut masked = ctx.mask(&mut found["issues"]);
         let mut issues = Vec::new();
@@ -132,7 +135,8 @@ impl JiraServer {
         let mut issue = self
             .client
             .get(&path, &[("fields", fields.join(","))], &what)
-            .await?;
+            .await
+            .map_err(upstream)?;
         self.check_answered_issue(&issue)
             .map_err(ToolError::Denied)?;
         // Masked before anything is read out of it: what the projection derives (sprint, epic,
@@ -228,7 +232,8 @@ impl JiraServer {
                 &json!({"fields": fields}),
                 what,
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let key = created["key"].clone();
         let mut value = json!({"key": key, "id": created["id"]});
         if let (Some(base), Some(k)) = (&self.client.site().base_url, key.as_str()) {
@@ -249,7 +254,8 @@ impl JiraServer {
                 &json!({"fields": fields}),
                 &format!("issue {}", issue.key),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(
             ToolOutput::new(json!({"key": issue.key, "updated_fields": updated}))
                 .with_resource("issue_key", issue.key),
@@ -268,7 +274,8 @@ impl JiraServer {
                 &json!({"body": self.write_document(&a.body)}),
                 &format!("a comment on {}", issue.key),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(ToolOutput::new(json!({
             "issue_key": issue.key,
             "id": created["id"],
@@ -293,7 +300,8 @@ impl JiraServer {
                 &[],
                 &format!("the transitions of {key}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let transitions = listed["transitions"]
             .as_array()
             .cloned()
@@ -349,7 +357,8 @@ impl JiraServer {
                 &body,
                 &format!("the transition of {key}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(ToolOutput::new(json!({
             "key": key,
             "transition": chosen["name"],
@@ -370,7 +379,8 @@ impl JiraServer {
                 &[],
                 &format!("project {key}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let answered = project["key"].as_str().unwrap_or(key);
         if !self.project_allowed(answered) {
             return Err(ToolError::Denied(self.project_denial(answered)));
@@ -405,7 +415,8 @@ impl JiraServer {
         let board = self
             .client
             .get(&base, &[], &format!("board {board_id}"))
-            .await?;
+            .await
+            .map_err(upstream)?;
         let project = board["location"]["projectKey"].as_str();
         match project {
             Some(p) if !self.project_allowed(p) => {
@@ -450,7 +461,7 @@ impl JiraServer {
                 .into();
                 Vec::new()
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(upstream(e)),
         };
         let trimmed = |s: &Value| {
             json!({
@@ -480,7 +491,8 @@ impl JiraServer {
                         sprint["name"].as_str().unwrap_or("")
                     ),
                 )
-                .await?;
+                .await
+                .map_err(upstream)?;
             // Navigable fields carry every financial one, shown or not: masked all the same,
             // but only what the answer shows is counted.
             ctx.mask(&mut found["issues"]);

@@ -103,7 +103,8 @@ impl JiraServer {
         let list = self
             .client
             .get(&format!("{}/field", self.api()), &[], "the field list")
-            .await?;
+            .await
+            .map_err(upstream)?;
         let meta = Arc::new(FieldMeta::from_list(&list));
         *cache = Some((Instant::now(), meta.clone()));
         Ok(meta)
@@ -209,4 +210,9 @@ impl Upstream for JiraServer {
             .or_else(|| me["accountId"].as_str())
             .map(str::to_owned)
     }
+}
+
+/// An Atlassian failure as the kernel reports it, by the HTTP status that names it.
+pub(crate) fn upstream(error: AtlassianError) -> ToolError {
+    ToolError::from_http_status(error.http_status(), error.to_string())
 }

@@ -45,7 +45,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let upstream = JiraServer::new(
         loaded.config.section::<JiraConfig>()?,
         credential,
-        atlassian::OAuthRefresh::from_config(&loaded.config),
+        atlassian::OAuthRefresh::new(&loaded.config.oauth.atlassian, &loaded.config.keychain),
     )
     .context("jira-mcp cannot start")?;
     serve_upstream(loaded, "jira-mcp", upstream, args.http).await?;

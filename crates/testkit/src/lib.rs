@@ -476,16 +476,18 @@ async fn forward(
         status: 0,
         violations: None,
     };
-    let route = routes
-        .iter()
-        .find(|route| path.starts_with(route.prefix.as_str()))
-        .expect("a route for every path (end with the \"\" prefix)");
-    let forwarded = if route.strip {
-        &path[route.prefix.len()..]
-    } else {
-        path.as_str()
-    };
+    // Only a request that reaches the peer needs a route: a proxy of injected answers alone
+    // (`start_routed(&[])`) has none.
     let outgoing = || {
+        let route = routes
+            .iter()
+            .find(|route| path.starts_with(route.prefix.as_str()))
+            .expect("a route for every forwarded path (end with the \"\" prefix)");
+        let forwarded = if route.strip {
+            &path[route.prefix.len()..]
+        } else {
+            path.as_str()
+        };
         let mut outgoing = client
             .request(method.clone(), format!("{}{forwarded}", route.upstream))
             .body(body.to_vec());

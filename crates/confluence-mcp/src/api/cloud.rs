@@ -20,7 +20,10 @@ use super::{
     Comment, ConfluenceApi, Created, Located, NewPageRequest, Space, UpdateRequest, first_id,
     is_id, read_me, same_page,
 };
-use crate::page::{Current, EditRestrictions, Me, Page, text};
+use crate::{
+    page::{Current, EditRestrictions, Me, Page, text},
+    upstream,
+};
 
 /// How long a space id -> key answer is trusted.
 const SPACE_KEY_TTL: Duration = Duration::from_secs(600);
@@ -123,7 +126,8 @@ impl ConfluenceApi for Cloud {
                 ],
                 &format!("space {key}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let s = found["results"]
             .as_array()
             .and_then(|r| r.first())
@@ -162,7 +166,8 @@ impl ConfluenceApi for Cloud {
                 ],
                 &format!("page `{title}` in space {}", space.key),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         first_id(&found)
     }
 
@@ -183,7 +188,7 @@ impl ConfluenceApi for Cloud {
         let restrictions = self.client.get(&restriction_path, &[], &restriction_what);
         let state = self.client.get(&state_path, &state_query, &state_what);
         let (page, restrictions, state) = tokio::join!(page, restrictions, state);
-        let v = page?;
+        let v = page.map_err(upstream)?;
         let mut page = Page::from_v2(&v);
         same_page(id, &page)?;
         if !v["labels"]["results"].is_array() {
@@ -241,7 +246,8 @@ impl ConfluenceApi for Cloud {
         let v = self
             .client
             .get(&format!("/api/v2/pages/{id}"), &[], &format!("page {id}"))
-            .await?;
+            .await
+            .map_err(upstream)?;
         let mut page = Page::from_v2(&v);
         same_page(id, &page)?;
         let space_unknown = self.resolve(&mut page).await;
@@ -270,7 +276,8 @@ impl ConfluenceApi for Cloud {
                 &body,
                 &format!("the new page `{}`", request.title),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let page = Page::from_v2(&created);
         let mut labels_error = None;
         if !request.labels.is_empty() {
@@ -326,7 +333,8 @@ impl ConfluenceApi for Cloud {
                 &json!({"pageId": page_id, "body": Self::body(storage)}),
                 &format!("a comment on page {page_id}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(Comment {
             id: text(&created["id"]),
             webui: created["_links"]["webui"].as_str().map(str::to_owned),

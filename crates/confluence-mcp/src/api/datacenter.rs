@@ -13,7 +13,10 @@ use super::{
     Comment, ConfluenceApi, Created, Located, NewPageRequest, Space, UpdateRequest, first_id,
     read_me, same_page,
 };
-use crate::page::{Current, EditRestrictions, Me, Page, text};
+use crate::{
+    page::{Current, EditRestrictions, Me, Page, text},
+    upstream,
+};
 
 /// A Confluence Data Center site.
 pub struct DataCenter {
@@ -35,7 +38,8 @@ impl DataCenter {
                 &[("expand", expand.to_owned())],
                 &format!("page {id}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         let page = Page::from_v1(&v);
         same_page(id, &page)?;
         // v1 serves every content type by id; a comment or an attachment is not a page.
@@ -73,7 +77,8 @@ impl ConfluenceApi for DataCenter {
                 &[("expand", "description.plain,homepage".into())],
                 &format!("space {key}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(Space {
             id: text(&s["id"]),
             key: text(&s["key"]),
@@ -99,7 +104,8 @@ impl ConfluenceApi for DataCenter {
                 ],
                 &format!("page `{title}` in space {}", space.key),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         first_id(&found)
     }
 
@@ -183,7 +189,8 @@ impl ConfluenceApi for DataCenter {
                 &body,
                 &format!("the new page `{}`", request.title),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(Created {
             page: Page::from_v1(&created),
             labels_error: None,
@@ -216,7 +223,8 @@ impl ConfluenceApi for DataCenter {
                         "body": {"storage": {"value": storage, "representation": "storage"}}}),
                 &format!("a comment on page {page_id}"),
             )
-            .await?;
+            .await
+            .map_err(upstream)?;
         Ok(Comment {
             id: text(&created["id"]),
             webui: created["_links"]["webui"].as_str().map(str::to_owned),

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::{
     config::ConfluenceConfig,
     page::{Current, Me, Page, text},
+    upstream,
 };
 
 /// The client of the configured site (Cloud or Data Center, as the config says).
@@ -166,7 +167,8 @@ pub trait ConfluenceApi: Send + Sync + 'static {
                     ],
                     "the CQL search",
                 )
-                .await?)
+                .await
+                .map_err(upstream)?)
         }
     }
 
@@ -225,7 +227,8 @@ fn first_id(found: &Value) -> Result<Option<String>, ToolError> {
 async fn read_me(client: &AtlassianClient, by: &str) -> Result<Me, ToolError> {
     let user = client
         .get("/rest/api/user/current", &[], "your Confluence account")
-        .await?;
+        .await
+        .map_err(upstream)?;
     let ids: Vec<String> = ["accountId", "userKey", "username"]
         .iter()
         .filter_map(|k| user[*k].as_str().map(str::to_owned))
@@ -243,7 +246,8 @@ async fn read_me(client: &AtlassianClient, by: &str) -> Result<Me, ToolError> {
             &[(by, who), ("limit", "200".into())],
             "your Confluence groups",
         )
-        .await?;
+        .await
+        .map_err(upstream)?;
     Ok(Me {
         ids,
         groups: groups["results"]

@@ -25,8 +25,8 @@ use crate::{
 };
 pub use pipeline::{GovernedServer, Kernel, KernelError};
 pub use transport::{
-    ServeError, init_logging, install_crypto_provider, runtime_for, serve, serve_http,
-    serve_lines, serve_stdio, serve_upstream,
+    ServeError, init_logging, install_crypto_provider, runtime_for, serve, serve_http, serve_lines,
+    serve_stdio, serve_upstream,
 };
 
 /// One tool as the server declares it.
@@ -221,6 +221,19 @@ impl ToolError {
         };
         let cleaned = clean_text(text, Scrub::All);
         (self, cleaned)
+    }
+
+    /// An upstream's failure by the HTTP status that names it (the upstream's answer, or the
+    /// status a client gives a failure without one), so that a client crate needs no kernel
+    /// type: 401 credentials, 404 not found, 400 and 422 the request, anything else the
+    /// upstream's failure.
+    pub fn from_http_status(status: u16, message: String) -> Self {
+        match status {
+            401 => ToolError::Unauthorized(message),
+            404 => ToolError::NotFound(message),
+            400 | 422 => ToolError::InvalidArguments(message),
+            _ => ToolError::Upstream(message),
+        }
     }
 
     /// `denied` for policy refusals, `error` otherwise: the audit `result`.
