@@ -151,6 +151,16 @@ impl Journal {
     /// events go to a fresh `<server>-<UTC time>-<pid>.jsonl` segment instead. Only that
     /// segment is repaired, so opening stays fast in a large journal.
     pub fn open_named(dir: &Path, server: &str, name: &str) -> Result<Self, AuditError> {
+        // The name is a file in the journal directory, never a path out of it.
+        if name.is_empty() || name.starts_with('.') || name.contains(['/', '\0']) {
+            return Err(AuditError::Io {
+                path: dir.join(name),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a segment name is a file name: no '/', no leading '.'",
+                ),
+            });
+        }
         create_dir(dir)?;
         Ok(Self::start(
             dir,

@@ -419,6 +419,14 @@ fn short_lived_writers_continue_a_named_segment_in_turn() {
     assert_eq!(segments(dir.path()).unwrap().len(), 2);
     assert_intact(dir.path(), "named and fresh");
 
+    // A name is a file in the journal directory, never a path out of it.
+    for name in ["../escape", "a/b", ".hidden", ""] {
+        assert!(
+            Journal::open_named(dir.path(), "claude-code", name).is_err(),
+            "{name:?}"
+        );
+    }
+
     // A last line that is not an event: the chain is not continued from garbage.
     std::fs::write(dir.path().join("claude-code-s2.jsonl"), "not json\n").unwrap();
     let journal = Journal::open_named(dir.path(), "claude-code", "claude-code-s2").unwrap();
