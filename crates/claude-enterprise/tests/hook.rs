@@ -342,6 +342,18 @@ fn bash_command_lines_through_the_binary() {
             run.stderr
         );
     }
+    // A line built to outlast the hook's time (one alias lookup per unknown git command)
+    // is denied, not let through by the watchdog.
+    let mut slow: String = (0..2000).map(|i| format!("git nosuch{i}; ")).collect();
+    slow.push_str("git push origin main");
+    let run = sandbox.hook("PreToolUse", &bash(cwd, &slow));
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("\"permissionDecision\":\"deny\""),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     // A broken [hooks] section is reported, and the built-in rules stand in.
     let broken = Sandbox::new("[hooks]\npush_branches = [\"ai/[\"]\n");
     let run = broken.hook("PreToolUse", &bash(cwd, "git push origin main"));

@@ -148,6 +148,8 @@ pub struct PatternError {
 }
 
 const MAX_DEPTH: usize = 12;
+/// How long past the lookup deadline a check may run before it gives up (and denies).
+const CHECK_GRACE: Duration = Duration::from_millis(250);
 /// Script files read whole to check them (`bash FILE`, `source FILE`).
 const MAX_SCRIPT_BYTES: u64 = 256 * 1024;
 
@@ -426,6 +428,10 @@ impl Guard {
     fn command(&self, words: &[Word], input: &Input<'_>, depth: usize) -> Verdict {
         if depth > MAX_DEPTH {
             return unsure("commands nested too deeply");
+        }
+        // A line built to outlast the hook's budget would otherwise end in no decision.
+        if Instant::now() > self.deadline + CHECK_GRACE {
+            return unsure("the command line takes too long to check");
         }
         let mut i = 0;
         while words
@@ -1034,8 +1040,11 @@ impl Guard {
             "config" => git_config(rest),
             name if GIT_BUILTINS.contains(&name) => Ok(()),
             alias => match self.git_alias(&dir, alias) {
-                None => Ok(()),
-                Some(expansion) => {
+                Err(()) => unsure(format!(
+                    "`git {alias}` may be an alias, and there was no time left to look it up"
+                )),
+                Ok(None) => Ok(()),
+                Ok(Some(expansion)) => {
                     if let Some(code) = expansion.strip_prefix('!') {
                         let mut line = code.to_owned();
                         for arg in rest {
@@ -1366,9 +1375,13 @@ impl Guard {
     }
 
     /// `git config --get alias.NAME` in the command's directory, within the deadline.
-    fn git_alias(&self, dir: &Path, name: &str) -> Option<String> {
+    /// `Err`: the lookup budget is spent.
+    fn git_alias(&self, dir: &Path, name: &str) -> Result<Option<String>, ()> {
+        if Instant::now() >= self.deadline {
+            return Err(());
+        }
         let key = format!("alias.{name}");
-        self.git_output(dir, &["config", "--get", &key])
+        Ok(self.git_output(dir, &["config", "--get", &key]))
     }
 
     /// The remote's default branch as this clone last saw it (`refs/remotes/<remote>/HEAD`).

@@ -541,3 +541,20 @@ fn configured_rules_and_branches_apply() {
         "{err}"
     );
 }
+
+#[test]
+fn a_check_out_of_time_denies_instead_of_guessing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The lookup budget is spent: a command that may be an alias cannot be looked up.
+    let spent = Guard::new(&HooksConfig::default(), dir.path(), Instant::now()).unwrap();
+    assert_denied(&spent, &[("git frobnicate", UNSURE)]);
+    assert_allowed(&spent, &["git status", "ls"]);
+    // Past the grace too: nothing is checked any more, so nothing passes.
+    let late = Guard::new(
+        &HooksConfig::default(),
+        dir.path(),
+        Instant::now() - Duration::from_secs(1),
+    )
+    .unwrap();
+    assert_denied(&late, &[("ls", UNSURE)]);
+}
