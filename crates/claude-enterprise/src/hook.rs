@@ -490,7 +490,9 @@ fn update_state(session: &str, change: impl FnOnce(&mut Map<String, Value>)) -> 
              XDG_STATE_HOME or HOME must be set"
         )
     })?;
-    let dir = path.parent().expect("a state file has a directory");
+    let dir = path
+        .parent()
+        .ok_or_else(|| format!("{} has no directory", path.display()))?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

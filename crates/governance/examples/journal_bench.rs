@@ -66,21 +66,19 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1e3
 }
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir, writers, events] = args.as_slice() else {
-        eprintln!("usage: journal_bench DIR WRITERS EVENTS");
-        std::process::exit(2);
+        return Err("usage: journal_bench DIR WRITERS EVENTS".into());
     };
     let dir = PathBuf::from(dir);
-    let writers: u64 = writers.parse().expect("WRITERS is a number");
-    let events: u64 = events.parse().expect("EVENTS is a number");
-    let (journal, _) = Journal::open(&dir, "bench").expect("the journal opens");
+    let writers: u64 = writers.parse()?;
+    let events: u64 = events.parse()?;
+    let (journal, _) = Journal::open(&dir, "bench")?;
     let journal = Arc::new(journal);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .build()
-        .unwrap();
+        .build()?;
     let per_writer = events / writers;
     let started = Instant::now();
     let mut latencies: Vec<Duration> = runtime.block_on(async {
@@ -92,21 +90,24 @@ fn main() {
                     for n in 0..per_writer {
                         let event = event(w * per_writer + n);
                         let one = Instant::now();
-                        journal.append_async(event, true).await.expect("append");
+                        journal.append_async(event, true).await?;
                         latencies.push(one.elapsed());
                     }
-                    latencies
+                    Ok::<_, governance::audit::AuditError>(latencies)
                 })
             })
             .collect();
         let mut all = Vec::new();
         for task in tasks {
-            all.extend(task.await.unwrap());
+            all.extend(task.await??);
         }
-        all
-    });
+        Ok::<_, Box<dyn std::error::Error>>(all)
+    })?;
     let elapsed = started.elapsed();
     latencies.sort();
+    if latencies.is_empty() {
+        return Err("no event was written".into());
+    }
     let written = latencies.len() as f64;
     println!(
         "{}",
@@ -118,4 +119,5 @@ fn main() {
             "p99_ms": percentile(&latencies, 0.99),
         })
     );
+    Ok(())
 }

@@ -141,7 +141,7 @@ impl Journal {
     pub fn open(dir: &Path, server: &str) -> Result<(Self, Vec<RepairReport>), AuditError> {
         create_dir(dir)?;
         let repairs = repair_dir(dir)?;
-        let journal = Self::start(dir, server, None, Arc::new(RealIo));
+        let journal = Self::start(dir, server, None, Arc::new(RealIo))?;
         Ok((journal, repairs))
     }
 
@@ -162,15 +162,15 @@ impl Journal {
             });
         }
         create_dir(dir)?;
-        Ok(Self::start(
-            dir,
-            server,
-            Some(name.to_owned()),
-            Arc::new(RealIo),
-        ))
+        Self::start(dir, server, Some(name.to_owned()), Arc::new(RealIo))
     }
 
-    fn start(dir: &Path, server: &str, name: Option<String>, io: Arc<dyn SegmentIo>) -> Self {
+    fn start(
+        dir: &Path,
+        server: &str,
+        name: Option<String>,
+        io: Arc<dyn SegmentIo>,
+    ) -> Result<Self, AuditError> {
         let open = Arc::new(AtomicBool::new(false));
         let queued = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel();
@@ -188,14 +188,14 @@ impl Journal {
         let handle = std::thread::Builder::new()
             .name("audit-journal".into())
             .spawn(move || writer.run(rx))
-            .expect("the journal writer thread starts");
-        Self {
+            .map_err(io_error(dir))?;
+        Ok(Self {
             dir: dir.to_owned(),
             open,
             queued,
             requests: Some(tx),
             writer: Some(handle),
-        }
+        })
     }
 
     /// The journal directory.
@@ -225,7 +225,7 @@ impl Journal {
     pub fn append(&self, event: AuditEvent, durable: bool) -> Result<AuditEvent, AuditError> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.send(Request {
-            value: cleaned(&event),
+            value: cleaned(&event)?,
             event,
             durable,
             reply: Reply::Blocking(tx),
@@ -242,7 +242,7 @@ impl Journal {
     ) -> Result<AuditEvent, AuditError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(Request {
-            value: cleaned(&event),
+            value: cleaned(&event)?,
             event,
             durable,
             reply: Reply::Async(tx),
@@ -284,13 +284,16 @@ impl Drop for Journal {
 }
 
 /// The event as it will be written, before its place in the chain is known.
-fn cleaned(event: &AuditEvent) -> Value {
-    let mut value = serde_json::to_value(event).expect("an audit event serializes");
+fn cleaned(event: &AuditEvent) -> Result<Value, AuditError> {
+    let mut value = serde_json::to_value(event).map_err(|e| AuditError::Io {
+        path: PathBuf::from(&event.event_id),
+        source: std::io::Error::other(e),
+    })?;
     // The one place every event passes: no secret (held by this process, or shaped like one
     // in an argument or an upstream error) and no hidden character is ever written. The
     // chain fields filled in later are numbers and hex.
     clean_json(&mut value, Scrub::All);
-    value
+    Ok(value)
 }
 
 fn create_dir(dir: &Path) -> Result<(), AuditError> {
@@ -359,7 +362,12 @@ impl Writer {
             self.segment = Some(segment);
             self.open.store(true, Ordering::Release);
         }
-        let segment = self.segment.as_mut().expect("segment just opened");
+        let Some(segment) = self.segment.as_mut() else {
+            return Err(AuditError::Io {
+                path: self.dir.clone(),
+                source: std::io::Error::other("no segment open"),
+            });
+        };
         event.seq = segment.seq + 1;
         event.prev_hash = segment.prev_hash.clone();
         value["seq"] = Value::from(event.seq);
@@ -370,7 +378,10 @@ impl Writer {
         }
         let hash = link_hash(&event.prev_hash, &value);
         value["hash"] = Value::String(hash.clone());
-        let mut line = serde_json::to_string(&value).expect("an audit event serializes");
+        let mut line = serde_json::to_string(&value).map_err(|e| AuditError::Io {
+            path: segment.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
         line.push('\n');
         if let Err(source) = self.io.write(&segment.file, line.as_bytes()) {
             let path = segment.path.clone();

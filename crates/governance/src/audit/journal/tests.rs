@@ -192,7 +192,7 @@ fn a_failed_write_or_sync_closes_the_segment_and_the_chain_stays_intact() {
             (Some((n, _)), _) | (None, Some(n)) => n as u64,
             (None, None) => unreachable!("every case injects a fault"),
         };
-        let journal = Journal::start(dir.path(), "github", None, Arc::new(case.faults));
+        let journal = Journal::start(dir.path(), "github", None, Arc::new(case.faults)).unwrap();
         let mut acknowledged = BTreeSet::new();
         for n in 1..=6 {
             match journal.append(event(n), true) {
@@ -246,7 +246,7 @@ fn a_partial_line_is_kept_aside_in_the_torn_file() {
         torn_write: Some((2, 30)),
         ..Faulty::default()
     };
-    let journal = Journal::start(dir.path(), "github", None, Arc::new(faults));
+    let journal = Journal::start(dir.path(), "github", None, Arc::new(faults)).unwrap();
     journal.append(event(1), false).unwrap();
     journal.append(event(2), false).unwrap_err();
     let first = segments(dir.path()).unwrap().remove(0);
@@ -268,7 +268,7 @@ fn events_waiting_for_a_sync_when_a_write_fails_get_that_segments_last_sync() {
         gate: Some(gate.clone()),
         ..Faulty::default()
     });
-    let journal = Arc::new(Journal::start(dir.path(), "github", None, faults.clone()));
+    let journal = Arc::new(Journal::start(dir.path(), "github", None, faults.clone()).unwrap());
     // Event 0 holds the writer in its first sync while 1, 2 and 3 queue as one batch.
     let held = {
         let journal = journal.clone();
@@ -316,7 +316,7 @@ fn durable_appends_that_queue_during_a_sync_share_the_next_one() {
         gate: Some(gate.clone()),
         ..Faulty::default()
     });
-    let journal = Arc::new(Journal::start(dir.path(), "github", None, faults.clone()));
+    let journal = Arc::new(Journal::start(dir.path(), "github", None, faults.clone()).unwrap());
     let first = {
         let journal = journal.clone();
         std::thread::spawn(move || journal.append(event(1), true))
@@ -359,7 +359,7 @@ fn an_async_durable_append_leaves_its_worker_thread_free() {
         gate: Some(gate.clone()),
         ..Faulty::default()
     });
-    let journal = Arc::new(Journal::start(dir.path(), "github", None, faults));
+    let journal = Arc::new(Journal::start(dir.path(), "github", None, faults).unwrap());
     let (appended, worker_ran) = runtime.block_on(async {
         let append = {
             let journal = journal.clone();
