@@ -15,6 +15,9 @@
 //! long coverage-guided runs (`cargo xtask fuzz`). Case counts keep the file to seconds in a
 //! debug build; `PROPTEST_CASES=5000 cargo test -p atlassian --test properties` runs more.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use atlassian::{adf, storage, wiki};
 use proptest::prelude::*;
 use proptest::sample::select;

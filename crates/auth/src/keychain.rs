@@ -150,7 +150,11 @@ impl Keychain {
 
     /// Stores `value` as the entry of `tool`, replacing any earlier one.
     pub fn save<T: Serialize>(&self, tool: Tool, value: &T) -> Result<()> {
-        let value = serde_json::to_value(value).expect("credentials serialize");
+        let value = serde_json::to_value(value).map_err(|_| Error::Corrupt {
+            tool: tool.name(),
+            message: "could not be serialized".to_owned(),
+            command: tool.login_command(),
+        })?;
         crate::held::hold_json(&value);
         let text = value.to_string();
         self.entry(tool.name())

@@ -1,5 +1,8 @@
 //! The keychain against the kernel keyutils store, in a fresh session keyring per test.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use auth::{
     Error,
     config::{KeychainBackend, KeychainConfig},

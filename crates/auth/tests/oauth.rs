@@ -3,6 +3,9 @@
 //! 3LO code flow with a confidential app and rotating refresh tokens. The test plays the
 //! browser through the provider's own pages.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use auth::{
     atlassian::{self, AtlassianGrant},
     config::{AtlassianOAuthConfig, GithubOAuthConfig, KeychainBackend, KeychainConfig},

@@ -1,6 +1,9 @@
 //! SSO against a real OpenID provider (`oidc-provider` on loopback, see `tests/peers`): the
 //! test plays the browser through the provider's own login and consent forms.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{collections::HashMap, time::Duration};
 
 use auth::{

@@ -182,9 +182,11 @@ impl AwsServer {
     /// credentials belong to.
     pub async fn new(config: AwsConfig, keychain: Option<KeychainCredentials>) -> Self {
         let keychain = keychain.filter(|k| !k.entry.accounts.is_empty());
-        let (source, default_account) = match &keychain {
-            Some(k) => {
-                let (account, credentials) = k.entry.accounts.first_key_value().expect("not empty");
+        let first = keychain
+            .as_ref()
+            .and_then(|k| k.entry.accounts.first_key_value());
+        let (source, default_account) = match first {
+            Some((account, credentials)) => {
                 (Source::Keychain(credentials.clone()), Some(account.clone()))
             }
             None => (Source::Default, None),
@@ -234,7 +236,7 @@ impl AwsServer {
         let Some((keychain, entry)) = &self.keychain else {
             return Ok(None);
         };
-        let mut entry = entry.lock().expect("not poisoned");
+        let mut entry = entry.lock().unwrap_or_else(|e| e.into_inner());
         let Some(credentials) = entry.accounts.get(account) else {
             return Ok(None);
         };

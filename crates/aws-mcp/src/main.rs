@@ -34,7 +34,14 @@ fn main() -> anyhow::Result<()> {
     let aws: AwsConfig = loaded.config.section()?;
     if !aws.instance_metadata && std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none() {
         // SAFETY: no other thread exists yet; the SDK reads this when it builds its chain.
-        unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
+        #[expect(
+            unsafe_code,
+            clippy::disallowed_methods,
+            reason = "single-threaded start-up: the only way to turn off the SDK's IMDS lookup"
+        )]
+        unsafe {
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true")
+        };
     }
     // The SDK runs its own tasks; two workers keep STS, and calls, off the stdio path.
     let runtime = tokio::runtime::Builder::new_multi_thread()

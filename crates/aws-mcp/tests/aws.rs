@@ -5,6 +5,9 @@
 //! Not covered by moto, and so not here: metric-math expressions (moto returns nothing), JSON
 //! log filter patterns (moto matches everything), Logs Insights beyond fields/sort/limit.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use serde_json::{Value, json};

@@ -13,6 +13,9 @@
 //! `src/operation/`), found through `cargo metadata`: a new SDK version's new operations are
 //! covered without editing this file.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},

@@ -7,8 +7,8 @@ use auth::{
     keychain::{Keychain, Tool},
     sso::Session,
 };
-use chrono::{DateTime, SecondsFormat, Utc};
 use aws_mcp::config::AwsConfig;
+use chrono::{DateTime, SecondsFormat, Utc};
 use governance::config::Config;
 
 /// One line of a report: `ok` false when calls would fail for it.

@@ -217,9 +217,7 @@ async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitC
             .role_arn(role_arn)
             .role_session_name(&session_name)
             .web_identity_token(session.id_token())
-            .duration_seconds(
-                i32::try_from(aws.web_identity_session_secs).unwrap_or(i32::MAX),
-            )
+            .duration_seconds(i32::try_from(aws.web_identity_session_secs).unwrap_or(i32::MAX))
             .send()
             .await;
         match assumed

@@ -269,7 +269,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Schema,
         } => {
-            println!("{}", serde_json::to_string_pretty(&sections::json_schema())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&sections::json_schema())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Config {

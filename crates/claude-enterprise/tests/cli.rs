@@ -1,5 +1,8 @@
 //! The CLI as a user runs it: doctor against the real server binaries, config errors, policy.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 struct Run {
@@ -159,12 +162,24 @@ fn config_check_reads_every_section_as_its_server_would() {
             "[jira]\nurl = \"https://x.atlassian.net\"\n\nprojectz = [\"A\"]\n",
             Some(":4:"),
         ),
-        ("[aws]\nmax_log_rows = \"many\"\n", Some("`aws.max_log_rows`")),
-        ("[githbu]\napi_url = \"x\"\n", Some("unknown section [githbu]")),
-        ("[confluence]\ndeployment = \"server\"\n", Some("`confluence.deployment`")),
+        (
+            "[aws]\nmax_log_rows = \"many\"\n",
+            Some("`aws.max_log_rows`"),
+        ),
+        (
+            "[githbu]\napi_url = \"x\"\n",
+            Some("unknown section [githbu]"),
+        ),
+        (
+            "[confluence]\ndeployment = \"server\"\n",
+            Some("`confluence.deployment`"),
+        ),
         ("[hooks]\npush_branches = [\"claude/*\"]\n", None),
         ("[hooks]\npush_branche = []\n", Some("`hooks.push_branche`")),
-        ("[hooks]\npush_branches = [\"claude/[\"]\n", Some("hooks.push_branches")),
+        (
+            "[hooks]\npush_branches = [\"claude/[\"]\n",
+            Some("hooks.push_branches"),
+        ),
     ];
     for (config, error) in cases {
         let run = cli(&["config", "check"], config);

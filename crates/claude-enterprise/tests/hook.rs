@@ -2,6 +2,9 @@
 //! `shared/claude-code.md` on stdin, the exit code and stdout Claude Code reads, the session
 //! state file, the journal, and the servers' events that then carry the prompt hash and model.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     io::Write,
     os::unix::fs::PermissionsExt,

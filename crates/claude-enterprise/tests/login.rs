@@ -3,6 +3,9 @@
 //! kernel keyutils store in a fresh session keyring; the Secret Service of gnome-keyring under
 //! `dbus-run-session`), and the refusal when no keychain exists.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     io::{BufRead, BufReader, Write},
     path::Path,

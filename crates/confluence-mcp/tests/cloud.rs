@@ -6,6 +6,9 @@
 //! content state, which the 2022 v1 description lacks), the proxy answers with bodies shaped
 //! as the descriptions' schemas.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use serde_json::{Value, json};

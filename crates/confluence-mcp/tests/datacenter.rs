@@ -7,6 +7,9 @@
 //! `restrictions.update` expansion, Data Center user names), the proxy answers with bodies
 //! shaped as those docs show.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -280,10 +280,10 @@ fn check_segment(what: &'static str, value: &str, segment: &str) -> Result<(), N
 fn spellings(what: &'static str, value: &str) -> Result<Vec<String>, NameError> {
     let nfkc = ComposingNormalizerBorrowed::new_nfkc();
     let mut decoded = vec![value.to_owned()];
+    let mut last = value.to_owned();
     loop {
-        let last = decoded.last().expect("starts with the value");
-        let next = percent_decode_str(last).decode_utf8_lossy().into_owned();
-        if &next == last {
+        let next = percent_decode_str(&last).decode_utf8_lossy().into_owned();
+        if next == last {
             break;
         }
         if decoded.len() > MAX_DECODINGS {
@@ -293,7 +293,8 @@ fn spellings(what: &'static str, value: &str) -> Result<Vec<String>, NameError> 
                 "is percent-encoded more than three times over: send the name itself",
             );
         }
-        decoded.push(next);
+        decoded.push(next.clone());
+        last = next;
     }
     let mut all = decoded.clone();
     all.extend(decoded.iter().map(|s| {

@@ -1,5 +1,8 @@
 //! The same governed server over streamable HTTP (`--http ADDR`).
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{process::Command, time::Duration};
@@ -38,6 +41,10 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
     die_with_parent(&mut command);
     let mut child = command.spawn().unwrap();
     let url = format!("http://127.0.0.1:{port}/mcp");
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test's own client, playing the MCP client"
+    )]
     let client = reqwest::Client::new();
     let post = |body: Value, session: Option<String>| {
         let mut request = client

@@ -1,6 +1,9 @@
 //! The audit journal under a real server: intents on disk before GitHub sees a write, nothing
 //! lost to `kill -9`, tampering caught by `claude-enterprise audit verify`.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{collections::BTreeSet, path::Path, process::Command, time::Duration};

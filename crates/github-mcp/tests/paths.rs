@@ -3,6 +3,9 @@
 //! proxy that records every request); and legitimate names with dots, percent signs and
 //! Unicode still reach GitHub as exactly the resource that was checked.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use serde_json::{Value, json};

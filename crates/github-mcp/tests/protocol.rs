@@ -2,6 +2,9 @@
 //! client (2026-07-28, `server/discover` first), and raw JSON-RPC abuse that must be answered
 //! while the server keeps serving.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::{

@@ -339,6 +339,10 @@ impl Config {
 
     /// Sets the section `S` owns, as if written in the file (a config built in memory).
     pub fn set_section<S: Section>(&mut self, section: &S) {
+        #[expect(
+            clippy::expect_used,
+            reason = "config types are plain data: serializing them cannot fail"
+        )]
         let value = toml::Value::try_from(section).expect("a config section serializes to TOML");
         self.sections.insert(S::NAME.to_owned(), value);
         self.file = None;
@@ -359,6 +363,10 @@ impl Config {
     /// The JSON Schema of the whole file: the kernel's sections and each of `sections` (its
     /// name and the schema of its type, `schemars::schema_for!(GithubConfig)`), no other key.
     pub fn json_schema(sections: &[(&str, schemars::Schema)]) -> serde_json::Value {
+        #[expect(
+            clippy::expect_used,
+            reason = "config types are plain data: serializing them cannot fail"
+        )]
         let mut schema =
             serde_json::to_value(schemars::schema_for!(Config)).expect("a schema serializes");
         let mut definitions = serde_json::Map::new();

@@ -2,6 +2,9 @@
 //! Mounting needs root, which CI and the development machines run as; without it the test
 //! fails and says so, it never skips.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},

@@ -1,6 +1,9 @@
 //! The governed pipeline with a scripted upstream: what the kernel itself guarantees, whatever
 //! the server. (The real upstreams are tested against their real peers in the server crates.)
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},

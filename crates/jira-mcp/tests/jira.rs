@@ -6,6 +6,9 @@
 //! rate limit), the proxy answers instead with Jira's documented shapes; those requests never
 //! reach Prism, and the tests say so.
 
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -539,6 +539,10 @@ async fn forward(
 /// Chooses rustls' crypto provider for this process: with the workspace's features unified,
 /// reqwest may be built without a default one (the servers choose ring the same way).
 pub fn install_crypto_provider() {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a test process's start-up, as a binary's main"
+    )]
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -317,8 +317,7 @@ impl AdfBuilder {
                 self.marks.pop();
             }
             TagEnd::Link => {
-                if self.stack.last().is_some_and(|o| o.label.is_some()) {
-                    let mut open = self.stack.pop().expect("checked above");
+                if let Some(mut open) = self.stack.pop_if(|o| o.label.is_some()) {
                     let label = open.label.take().unwrap_or_default();
                     let text = match open.kind() {
                         "mention" => Some(format!("@{}", label.trim_start_matches('@'))),

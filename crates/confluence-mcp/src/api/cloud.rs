@@ -51,7 +51,11 @@ impl Cloud {
                 "the page names the space id `{id}`, which is not an id"
             ));
         }
-        if let Some((key, at)) = self.space_keys.lock().unwrap().get(id)
+        if let Some((key, at)) = self
+            .space_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
             && at.elapsed() < SPACE_KEY_TTL
         {
             return Ok(key.clone());
@@ -73,7 +77,7 @@ impl Cloud {
         }
         self.space_keys
             .lock()
-            .unwrap()
+            .unwrap_or_else(|e| e.into_inner())
             .insert(id.to_owned(), (key.clone(), Instant::now()));
         Ok(key)
     }

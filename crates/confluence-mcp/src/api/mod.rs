@@ -155,8 +155,7 @@ pub trait ConfluenceApi: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Value, ToolError>> + Send {
         async move {
-            Ok(self
-                .client()
+            self.client()
                 .get(
                     "/rest/api/search",
                     &[
@@ -168,7 +167,7 @@ pub trait ConfluenceApi: Send + Sync + 'static {
                     "the CQL search",
                 )
                 .await
-                .map_err(upstream)?)
+                .map_err(upstream)
         }
     }
 

@@ -79,6 +79,10 @@ impl Engine {
         add("private key", RuleRef::PrivateKeys);
         let mut patterns: Vec<(&String, &usize)> = index.iter().collect();
         patterns.sort_by_key(|(_, i)| **i);
+        #[expect(
+            clippy::expect_used,
+            reason = "built from constants this crate embeds and its tests load: it cannot fail at run time"
+        )]
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(patterns.iter().map(|(k, _)| k.as_bytes()))
@@ -92,12 +96,20 @@ impl Engine {
     }
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "built from constants this crate embeds and its tests load: it cannot fail at run time"
+)]
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
     Engine::new(RuleSet::parse(RULES).expect("the embedded rule file parses (tested)"))
 });
 
 /// BEGIN and END lines of private key blocks: PEM (`RSA`, `EC`, `ENCRYPTED`, ...), OpenSSH,
 /// PGP (`PGP PRIVATE KEY BLOCK`) and SSH2 (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`).
+#[expect(
+    clippy::expect_used,
+    reason = "built from constants this crate embeds and its tests load: it cannot fail at run time"
+)]
 static KEY_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     ruleset::compile(r"(?i)-{4,5} ?(BEGIN|END)[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)? ?-{4,5}")
         .expect("marker pattern compiles")
@@ -232,7 +244,7 @@ fn private_key_spans(text: &[u8]) -> Vec<Range<usize>> {
     let mut open: Option<usize> = None;
     let mut floor = 0;
     for caps in KEY_MARKERS.captures_iter(text) {
-        let marker = caps.get(0).expect("group 0 always participates");
+        let Some(marker) = caps.get(0) else { continue };
         let begin = caps[1].eq_ignore_ascii_case(b"BEGIN");
         match (begin, open) {
             (true, None) => open = Some(marker.start()),

@@ -65,6 +65,10 @@ impl Kernel {
         }
         let policy_digest = {
             use sha2::Digest;
+            #[expect(
+                clippy::expect_used,
+                reason = "config types are plain data: serializing them cannot fail"
+            )]
             let value = serde_json::to_value(&config).expect("the config serializes");
             format!(
                 "sha256:{}",
@@ -160,7 +164,7 @@ impl<U: Upstream> GovernedServer<U> {
 
     /// The SSO roles once the SSO caller is known, else the configured ones.
     fn roles(&self) -> Vec<String> {
-        let sso = self.sso.lock().unwrap();
+        let sso = self.sso.lock().unwrap_or_else(|e| e.into_inner());
         match sso.as_ref().and_then(|s| s.caller.as_ref()) {
             Some(caller) => caller.roles.clone(),
             None => self.kernel.config.identity.roles.clone(),
@@ -213,7 +217,7 @@ impl<U: Upstream> GovernedServer<U> {
         let config = &self.kernel.config;
         config.sso.issuer.as_ref()?;
         let margin = chrono::Duration::seconds(config.sso.refresh_margin_secs as i64);
-        let cached = self.sso.lock().unwrap().clone();
+        let cached = self.sso.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(state) = cached
             && state.until.is_none_or(|t| t - margin > chrono::Utc::now())
         {
@@ -224,7 +228,7 @@ impl<U: Upstream> GovernedServer<U> {
             until: found.as_ref().map(|(_, until)| *until),
             caller: found.map(|(caller, _)| caller),
         };
-        *self.sso.lock().unwrap() = Some(state.clone());
+        *self.sso.lock().unwrap_or_else(|e| e.into_inner()) = Some(state.clone());
         state.caller
     }
 

@@ -154,6 +154,10 @@ pub fn init_logging() {
 /// the servers; the CLI calls it itself. A second call changes nothing.
 pub fn install_crypto_provider() {
     // Err means a provider is installed already: the first one stands.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place the provider is installed"
+    )]
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

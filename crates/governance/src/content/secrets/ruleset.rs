@@ -245,7 +245,7 @@ impl RuleSet {
             let Some(caps) = regex.captures_at(text, at) else {
                 break;
             };
-            let whole = caps.get(0).expect("group 0 always participates");
+            let Some(whole) = caps.get(0) else { break };
             let secret = if rule.secret_group > 0 {
                 caps.get(rule.secret_group)
             } else if caps.len() > 1 {
