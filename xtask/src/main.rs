@@ -34,11 +34,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root.
+/// The workspace root: the nearest directory above the current one whose Cargo.toml declares
+/// the workspace. Not the path this binary was built from: with a target directory shared
+/// between clones (CI reuses one), a binary built in another clone would test that clone.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
+    let start = std::env::current_dir().expect("the current directory is readable");
+    start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|manifest| manifest.contains("[workspace]"))
+        })
+        .unwrap_or(&start)
         .to_owned()
 }
 
