@@ -189,11 +189,6 @@ async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitC
         .load::<Session>(Tool::Sso)?
         .context("not logged in to SSO: run `claude-enterprise login sso` first")?;
     let session = auth::sso::fresh_session(&config.sso, keychain, session).await?;
-    let region = aws_config::meta::region::RegionProviderChain::first_try(
-        aws.default_region.clone().map(aws_config::Region::new),
-    )
-    .or_default_provider()
-    .or_else("us-east-1");
     // AssumeRoleWithWebIdentity is not signed: the ID token is the credential.
     // The SDK's HTTPS client on ring, the crypto provider of the rest of the process.
     let https = aws_smithy_http_client::Builder::new()
@@ -201,6 +196,15 @@ async fn aws_login(config: &Config, keychain: &Keychain) -> anyhow::Result<ExitC
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
+    // The config, the environment, the profile: not the default chain, whose instance-metadata
+    // step needs the SDK's default HTTPS client, absent here (it would link aws-lc-rs), and
+    // means nothing on the laptop `login` runs on.
+    let region = aws_config::meta::region::RegionProviderChain::first_try(
+        aws.default_region.clone().map(aws_config::Region::new),
+    )
+    .or_else(aws_config::environment::region::EnvironmentVariableRegionProvider::new())
+    .or_else(aws_config::profile::region::ProfileFileRegionProvider::new())
+    .or_else("us-east-1");
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https)
         .no_credentials()
