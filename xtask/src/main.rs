@@ -4,10 +4,12 @@
 //!   Atlassian's OpenAPI descriptions prepared for Prism).
 //! - `test [ARGS]`: peers, then every test (`cargo test --workspace ARGS`).
 //! - `bench`: spawn-to-`tools/list` time, RSS and per-call overhead, side by side with the anchors.
+//! - `fuzz [--seconds N] [TARGET ...]`: cargo-fuzz over the parsers in `fuzz/` (see `fuzz.rs`).
 //!
 //! Few dependencies, on purpose: this crate builds before anything else in CI.
 
 mod bench;
+mod fuzz;
 mod specs;
 
 use std::{
@@ -23,7 +25,11 @@ fn main() -> ExitCode {
         Some("peers") => peers().map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask <peers | test [cargo test args] | bench [--runs N]>".into()),
+        Some("fuzz") => fuzz::run_fuzz(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask <peers | test [cargo test args] | bench [--runs N] | fuzz [--seconds N] [TARGET ...]>"
+                .into(),
+        ),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
