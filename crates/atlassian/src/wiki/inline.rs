@@ -365,14 +365,16 @@ fn is_autolink(url: &str) -> bool {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
-    valid_scheme && !url.contains(|c: char| c.is_whitespace() || c == '<' || c == '>')
+    valid_scheme
+        && !url
+            .contains(|c: char| c.is_whitespace() || c.is_ascii_control() || c == '<' || c == '>')
 }
 
 /// A link destination, in angle brackets when Markdown would otherwise end it early.
 fn link_destination(destination: &str) -> String {
     let needs_brackets = destination
         .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'));
+        .any(|c| c.is_whitespace() || c.is_ascii_control() || matches!(c, '(' | ')' | '<' | '>'));
     // Markdown decodes entities in destinations; `\&` keeps `&amp;` as written.
     let destination = match destination.find('&') {
         Some(at) if entity_follows(&destination[at + 1..].chars().collect::<Vec<_>>()) => {

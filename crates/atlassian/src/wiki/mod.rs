@@ -37,6 +37,8 @@
 //! - the quote macro does not nest in itself: a Markdown quote inside a quote is a `{panel}`
 //!   (`bq.` when it is one paragraph), and one level further down it is flattened; an alert
 //!   inside the same kind of alert is flattened too;
+//! - control characters (NUL included) read as U+FFFD: Markdown cannot hold NUL, and the
+//!   others would end a URL in the middle;
 //! - wiki markup cannot escape a backslash (`\\` is a line break), so a literal backslash in
 //!   Markdown text right before a markup character escapes that character in Jira;
 //! - Markdown emphasis inside a word (`foo**bar**`) is written as wiki markup Jira only renders

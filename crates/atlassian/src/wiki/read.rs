@@ -11,7 +11,17 @@ use super::{longest_run, normalize_newlines};
 ///
 /// Windows line endings are accepted; the Markdown uses `\n` and has no trailing newline.
 pub fn to_markdown(wiki: &str) -> String {
-    wiki_blocks(&normalize_newlines(wiki), &[]).join("\n\n")
+    // Markdown holds no NUL (CommonMark reads it as U+FFFD), and other control characters end
+    // autolinks and link destinations: all are U+FFFD, as CommonMark has it for NUL.
+    let wiki: String = normalize_newlines(wiki)
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' => c,
+            c if c.is_ascii_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect();
+    wiki_blocks(&wiki, &[]).join("\n\n")
 }
 
 /// Wiki macros that hold blocks and therefore start a block wherever they appear.

@@ -353,6 +353,17 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "[\\|https://x.y]",
         "\\[|<https://x.y>\\]",
     ),
+    // Found by `cargo xtask fuzz`.
+    (
+        "NUL in a URL",
+        "[https://x.y/a\0b]",
+        "<https://x.y/a\u{fffd}b>",
+    ),
+    (
+        "control character in a URL",
+        "[https://x.y/a\u{1}b]",
+        "<https://x.y/a\u{fffd}b>",
+    ),
 ];
 
 /// (name, Markdown, wiki markup): one construct each.
