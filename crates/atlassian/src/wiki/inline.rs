@@ -20,6 +20,7 @@ pub(super) fn inline_into(wiki: &str, in_table: bool, out: &mut String) {
     let writer = InlineWriter {
         in_table,
         in_link_text: false,
+        word_before: false,
     };
     writer.write(&chars, out);
 }
@@ -50,6 +51,9 @@ struct InlineWriter {
     in_table: bool,
     /// Markdown links don't nest: a URL in a link's text stays text.
     in_link_text: bool,
+    /// The text starts right after a letter or digit (a style without Markdown markers
+    /// follows a word): markup that must not follow a word is text there.
+    word_before: bool,
 }
 
 impl InlineWriter {
@@ -73,7 +77,8 @@ impl InlineWriter {
             }
             let after_word = match dropped {
                 Some((end, word_before)) if end == at => word_before,
-                _ => at > 0 && chars[at - 1].is_alphanumeric() && url_end != Some(at),
+                _ if at == 0 => self.word_before,
+                _ => chars[at - 1].is_alphanumeric() && url_end != Some(at),
             };
             match span_at(chars, at, after_word, self.in_link_text) {
                 // A dropped colour joins the text around it: escaping sees both sides.
@@ -111,12 +116,27 @@ impl InlineWriter {
                     '-' => "~~",
                     _ => "",
                 };
+                // Right after a style that closed with the same delimiter the two would meet
+                // (`**a****b**`) and read as other markup: this one's markers stay text.
+                if !delimiter.is_empty() && out.ends_with(delimiter) && !out.ends_with("\\*") {
+                    let marker = marker.to_string();
+                    push_markdown_text(out, &marker, self.in_table);
+                    self.write(inner, out);
+                    push_markdown_text(out, &marker, self.in_table);
+                    return;
+                }
                 let start = out.len();
                 out.push_str(delimiter);
                 let inner_start = out.len();
                 // A style's text ends at the first closing marker, so a style never nests in
                 // itself: this recursion is at most one level per marker character deep.
-                self.write(inner, out);
+                // Underline, super- and subscript have no markers: their text touches what is before.
+                let word_before = delimiter.is_empty() && out.ends_with(char::is_alphanumeric);
+                InlineWriter {
+                    word_before,
+                    ..*self
+                }
+                .write(inner, out);
                 // Markdown emphasis needs text that neither starts nor ends with a space; a
                 // dropped colour can leave that, or nothing, inside the wiki markers.
                 let text = &out[inner_start..];

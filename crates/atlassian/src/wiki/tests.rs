@@ -355,6 +355,12 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ),
     // Found by `cargo xtask fuzz`.
     (
+        "image in a superscript after a word",
+        "A^!a.png!^",
+        "A!a.png!",
+    ),
+    ("bold right after bold", "**a:**b c*", "\\***a:**\\*b c\\*"),
+    (
         "NUL in a URL",
         "[https://x.y/a\0b]",
         "<https://x.y/a\u{fffd}b>",
