@@ -3,31 +3,26 @@
 //! keychain's from `claude-enterprise login aws`, else aws-config's profiles (IAM Identity
 //! Center, ...); `AWS_ENDPOINT_URL` points it elsewhere (tests).
 
-use std::net::SocketAddr;
-
 use aws_mcp::{AwsServer, KeychainCredentials, config::AwsConfig};
 use clap::Parser;
-use governance::{config::Config, server::serve_upstream};
+use governance::{
+    config::Config,
+    server::{ServerArgs, serve_upstream},
+};
 
 /// Governed, read-only AWS MCP server.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    http: Option<SocketAddr>,
-    /// Print the tool table as JSON and exit.
-    #[arg(long)]
-    tools: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 fn main() -> anyhow::Result<()> {
     // This main builds its own runtime (not `runtime_for`), so it installs the provider itself.
     governance::server::install_crypto_provider();
     let args = Args::parse();
-    if args.tools {
-        let catalog = governance::server::tool_catalog(&aws_mcp::tools::specs());
-        println!("{catalog}");
+    if args.server.printed_tools(aws_mcp::tools::specs) {
         return Ok(());
     }
     let loaded = Config::load()?;
@@ -74,6 +69,6 @@ async fn run(
         }),
     )
     .await;
-    serve_upstream(loaded, "aws-mcp", upstream, args.http).await?;
+    serve_upstream(loaded, "aws-mcp", upstream, args.server.http).await?;
     Ok(())
 }

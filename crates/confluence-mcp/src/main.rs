@@ -2,8 +2,6 @@
 //! Code spawns), or streamable HTTP with `--http ADDR`. Only wiring: the config section, the
 //! credential, and the API of the configured deployment; no tool or guardrail lives here.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use atlassian::{Deployment, LOGIN_HINT};
 use clap::Parser;
@@ -12,7 +10,10 @@ use confluence_mcp::{
     api::{self, cloud::Cloud, datacenter::DataCenter},
     config::ConfluenceConfig,
 };
-use governance::{config::Config, server::serve_upstream};
+use governance::{
+    config::Config,
+    server::{ServerArgs, serve_upstream},
+};
 
 /// Governed Confluence MCP server (Cloud and Data Center). Site: confluence.url in the config, or
 /// CONFLUENCE_URL (Cloud: https://SITE.atlassian.net/wiki). Credentials: ATLASSIAN_EMAIL with
@@ -21,22 +22,16 @@ use governance::{config::Config, server::serve_upstream};
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    http: Option<SocketAddr>,
-    /// Print the tool table as JSON and exit.
-    #[arg(long)]
-    tools: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.tools {
-        let catalog = governance::server::tool_catalog(&confluence_mcp::tools::specs());
-        println!("{catalog}");
+    if args.server.printed_tools(confluence_mcp::tools::specs) {
         return Ok(());
     }
-    governance::server::runtime_for(args.http)?.block_on(run(args))
+    governance::server::runtime_for(args.server.http)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -60,11 +55,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     match config.deployment {
         Deployment::Cloud => {
             let upstream = ConfluenceServer::new(config, Cloud::new(client), session);
-            serve_upstream(loaded, "confluence-mcp", upstream, args.http).await?;
+            serve_upstream(loaded, "confluence-mcp", upstream, args.server.http).await?;
         }
         Deployment::Datacenter => {
             let upstream = ConfluenceServer::new(config, DataCenter::new(client), session);
-            serve_upstream(loaded, "confluence-mcp", upstream, args.http).await?;
+            serve_upstream(loaded, "confluence-mcp", upstream, args.server.http).await?;
         }
     }
     Ok(())

@@ -1,12 +1,13 @@
 //! `github-mcp`: the governed GitHub MCP server. Speaks MCP over stdio (what Claude Code
 //! spawns), or streamable HTTP with `--http ADDR`.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use clap::Parser;
 use github_mcp::{GithubServer, config::GithubConfig};
-use governance::{config::Config, server::serve_upstream};
+use governance::{
+    config::Config,
+    server::{ServerArgs, serve_upstream},
+};
 
 /// Governed GitHub MCP server. Credentials: GITHUB_TOKEN, else the OS keychain entry written by
 /// `claude-enterprise login github`. API base URL: github.api_url in the config, or
@@ -14,22 +15,16 @@ use governance::{config::Config, server::serve_upstream};
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    http: Option<SocketAddr>,
-    /// Print the tool table as JSON and exit.
-    #[arg(long)]
-    tools: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.tools {
-        let catalog = governance::server::tool_catalog(&github_mcp::tools::specs());
-        println!("{catalog}");
+    if args.server.printed_tools(github_mcp::tools::specs) {
         return Ok(());
     }
-    governance::server::runtime_for(args.http)?.block_on(run(args))
+    governance::server::runtime_for(args.server.http)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -56,6 +51,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let upstream = GithubServer::new(loaded.config.section::<GithubConfig>()?, token)
         .map_err(anyhow::Error::msg)
         .context("github-mcp cannot start")?;
-    serve_upstream(loaded, "github-mcp", upstream, args.http).await?;
+    serve_upstream(loaded, "github-mcp", upstream, args.server.http).await?;
     Ok(())
 }

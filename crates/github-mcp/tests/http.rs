@@ -41,6 +41,7 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
     die_with_parent(&mut command);
     let mut child = command.spawn().unwrap();
     let url = format!("http://127.0.0.1:{port}/mcp");
+    testkit::install_crypto_provider();
     #[expect(
         clippy::disallowed_methods,
         reason = "the test's own client, playing the MCP client"

@@ -1,11 +1,12 @@
 //! `jira-mcp`: the governed Jira MCP server. Speaks MCP over stdio (what Claude Code spawns),
 //! or streamable HTTP with `--http ADDR`.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use clap::Parser;
-use governance::{config::Config, server::serve_upstream};
+use governance::{
+    config::Config,
+    server::{ServerArgs, serve_upstream},
+};
 use jira_mcp::{JiraServer, config::JiraConfig};
 
 /// Governed Jira MCP server. Site: jira.url in the config, or JIRA_URL. Credentials:
@@ -14,22 +15,16 @@ use jira_mcp::{JiraServer, config::JiraConfig};
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    http: Option<SocketAddr>,
-    /// Print the tool table as JSON and exit.
-    #[arg(long)]
-    tools: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.tools {
-        let catalog = governance::server::tool_catalog(&jira_mcp::tools::specs());
-        println!("{catalog}");
+    if args.server.printed_tools(jira_mcp::tools::specs) {
         return Ok(());
     }
-    governance::server::runtime_for(args.http)?.block_on(run(args))
+    governance::server::runtime_for(args.server.http)?.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -48,6 +43,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         atlassian::OAuthRefresh::new(&loaded.config.oauth.atlassian, &loaded.config.keychain),
     )
     .context("jira-mcp cannot start")?;
-    serve_upstream(loaded, "jira-mcp", upstream, args.http).await?;
+    serve_upstream(loaded, "jira-mcp", upstream, args.server.http).await?;
     Ok(())
 }

@@ -81,6 +81,29 @@ pub fn tool_catalog(specs: &[ToolSpec]) -> Value {
         .collect()
 }
 
+/// What every server binary takes on its command line (each binary's doc comment is its
+/// `--help`): `#[command(flatten)]` it into the binary's own arguments.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Print the tool table as JSON and exit.
+    #[arg(long)]
+    pub tools: bool,
+}
+
+impl ServerArgs {
+    /// With `--tools`, prints the table of `specs` ([`tool_catalog`]) and answers true: the
+    /// binary then exits without reading its config or credentials.
+    pub fn printed_tools(&self, specs: impl FnOnce() -> Vec<ToolSpec>) -> bool {
+        if self.tools {
+            println!("{}", tool_catalog(&specs()));
+        }
+        self.tools
+    }
+}
+
 /// Parses a tool's arguments into its typed parameters, or says what is wrong with them.
 pub fn parse_args<P: DeserializeOwned>(tool: &str, args: Value) -> Result<P, ToolError> {
     serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(format!("{tool}: {e}")))
