@@ -420,8 +420,25 @@ impl Scanner {
         }
     }
 
-    /// The text between the parenthesis at `self.i` and its match, quotes respected.
+    /// The text between the parenthesis at `self.i` and its match, quotes (and backquotes)
+    /// respected.
     fn parenthesised(&mut self) -> Option<String> {
+        self.balanced(('(', ')'), true, "a parenthesis is not closed")
+    }
+
+    /// The text between the brace at `self.i` and its match.
+    fn braced(&mut self) -> Option<String> {
+        self.balanced(('{', '}'), false, "a ${ is not closed")
+    }
+
+    /// The text between the opening delimiter at `self.i` and its match, skipping quoted text
+    /// (and backquoted text when `backquotes`); unsure with `unclosed` when there is no match.
+    fn balanced(
+        &mut self,
+        (open, close): (char, char),
+        backquotes: bool,
+        unclosed: &str,
+    ) -> Option<String> {
         let start = self.i + 1;
         let mut depth = 0usize;
         while let Some(c) = self.peek(0) {
@@ -434,7 +451,7 @@ impl Scanner {
                     }
                 }
                 '"' => self.skip_double_quoted(),
-                '`' => {
+                '`' if backquotes => {
                     self.i += 1;
                     while self.peek(0).is_some_and(|c| c != '`') {
                         if self.peek(0) == Some('\\') {
@@ -443,8 +460,8 @@ impl Scanner {
                         self.i += 1;
                     }
                 }
-                '(' => depth += 1,
-                ')' => {
+                c if c == open => depth += 1,
+                c if c == close => {
                     depth -= 1;
                     if depth == 0 {
                         let body = self.chars[start..self.i].iter().collect();
@@ -456,7 +473,7 @@ impl Scanner {
             }
             self.i += 1;
         }
-        self.unsure("a parenthesis is not closed");
+        self.unsure(unclosed);
         None
     }
 
@@ -470,37 +487,6 @@ impl Scanner {
             }
             self.i += 1;
         }
-    }
-
-    /// The text between the brace at `self.i` and its match.
-    fn braced(&mut self) -> Option<String> {
-        let start = self.i + 1;
-        let mut depth = 0usize;
-        while let Some(c) = self.peek(0) {
-            match c {
-                '\\' => self.i += 1,
-                '\'' => {
-                    self.i += 1;
-                    while self.peek(0).is_some_and(|c| c != '\'') {
-                        self.i += 1;
-                    }
-                }
-                '"' => self.skip_double_quoted(),
-                '{' => depth += 1,
-                '}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        let body = self.chars[start..self.i].iter().collect();
-                        self.i += 1;
-                        return Some(body);
-                    }
-                }
-                _ => {}
-            }
-            self.i += 1;
-        }
-        self.unsure("a ${ is not closed");
-        None
     }
 
     fn backtick(&mut self) {
