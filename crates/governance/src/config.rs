@@ -23,6 +23,13 @@ use std::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+mod ship;
+
+pub use ship::{
+    CloudWatchSinkConfig, ElasticsearchSinkConfig, FileSinkConfig, OtlpProtocol, OtlpSinkConfig,
+    ShipConfig, ShipFormat, SinkConfig, SplunkHecSinkConfig,
+};
+
 /// Environment variable naming the config file to use.
 pub const CONFIG_ENV: &str = "CLAUDE_ENTERPRISE_CONFIG";
 /// The machine-wide config file, written by a NixOS module or an administrator.
@@ -179,6 +186,10 @@ pub struct AuditConfig {
     pub max_inline_bytes: usize,
     /// Days shipped segments are kept locally. Unshipped events are never deleted.
     pub retention_days: u32,
+    /// Shipping to central logging (`claude-enterprise audit ship`).
+    pub ship: ShipConfig,
+    /// Where the journal is shipped: one table per sink, each with a `kind`.
+    pub sinks: Vec<SinkConfig>,
 }
 
 impl Default for AuditConfig {
@@ -188,6 +199,8 @@ impl Default for AuditConfig {
             capture: Capture::Digest,
             max_inline_bytes: 1024,
             retention_days: 7,
+            ship: ShipConfig::default(),
+            sinks: Vec::new(),
         }
     }
 }
