@@ -1014,3 +1014,95 @@ pub fn system_tool(name: &str, package: &str) -> PathBuf {
             panic!("test peer missing: `{name}` — install it with `apt-get install {package}`")
         })
 }
+
+/// The local stand-ins for Splunk HEC, Elasticsearch `_bulk` and OTLP/HTTP logs
+/// (`crates/audit-ship/tests/peers/receivers.py`): no real Splunk or Elasticsearch can run
+/// here, so one small server answers as the vendors document, records what it receives and
+/// takes faults. One fresh process per [`audit_receivers`] call, so tests do not share state.
+pub struct AuditReceivers {
+    /// `http://127.0.0.1:PORT`: every receiver's routes on it.
+    pub url: String,
+}
+
+impl AuditReceivers {
+    /// Merges `faults` into the receiver's settings (`hec_token`, `hec_ack`,
+    /// `hec_ack_pending`, `hec_request_faults`, `es_api_key`, `es_request_faults`,
+    /// `es_item_faults`, `otlp_request_faults`, `otlp_retry_after`, `otlp_partial_reject`).
+    pub fn faults(&self, faults: Value) {
+        let (status, _) = http_plain(&self.url, "POST", "/_test/faults", &faults.to_string());
+        assert_eq!(status, 200, "setting the receiver's faults failed");
+    }
+
+    /// Everything received so far (`hec`, `hec_requests`, `hec_ack_queries`, `es`, `es_order`,
+    /// `es_requests`, `es_templates`, `es_ilm`, `otlp`, `otlp_requests`, `violations`).
+    pub fn received(&self) -> Value {
+        let (status, body) = http_plain(&self.url, "GET", "/_test/received", "");
+        assert_eq!(status, 200, "reading the receiver failed: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Fails the test if any request broke the shape its vendor documents.
+    pub fn assert_no_violations(&self) {
+        let received = self.received();
+        assert_eq!(
+            received["violations"],
+            json!([]),
+            "requests the vendors would refuse"
+        );
+    }
+}
+
+/// Starts a fresh [`AuditReceivers`] with the peers' Python (`opentelemetry-proto` installed
+/// from xtask/peers/requirements.txt by `cargo xtask peers`).
+pub fn audit_receivers() -> AuditReceivers {
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    let python = peer_file("venv/bin/python");
+    CHECKED.get_or_init(|| {
+        let check = Command::new(&python)
+            .args([
+                "-c",
+                "import opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "test peer missing: the opentelemetry-proto package in {} — install the pinned \
+             peers with `cargo xtask peers`: {}",
+            python.display(),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    });
+    let port = free_port();
+    let mut command = Command::new(&python);
+    command
+        .arg(workspace_root().join("crates/audit-ship/tests/peers/receivers.py"))
+        .arg(port.to_string());
+    spawn_peer("audit-receivers", command);
+    let url = format!("http://127.0.0.1:{port}");
+    wait_http(&url, Duration::from_secs(60));
+    AuditReceivers { url }
+}
+
+/// One plain HTTP/1.1 exchange (no TLS, `Connection: close`), for test control endpoints.
+fn http_plain(url: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::Read;
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
