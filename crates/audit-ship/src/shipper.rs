@@ -1,0 +1,708 @@
+//! The shipper: journal segments -> verified, encoded batches -> sinks -> checkpoints.
+//!
+//! For each sink, under its lock, for each segment in name order: the complete lines after the
+//! sink's checkpoint are read, their chain verified from the checkpoint's link, encoded, cut
+//! into batches that fit both `[audit.ship]` and the sink's [`Limits`], and sent with retries
+//! (exponential backoff with jitter). **The checkpoint advances only after the sink
+//! acknowledged the batch**: a crash or a kill anywhere sends the batch again, with the same
+//! `event_id`s (at least once, duplicates recognisable). A segment whose chain breaks is shipped
+//! up to the break, then quarantined for that sink (recorded, reported, skipped); the other
+//! segments still ship.
+//!
+//! Not here: what a sink does with a batch ([`crate::sinks`]), deleting segments
+//! ([`crate::retention`]).
+
+use std::{
+    fs::File,
+    os::unix::fs::FileExt,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use governance::{
+    audit::{AuditError, chain_hash, segments},
+    config::{ShipConfig, ShipFormat},
+};
+use serde_json::Value;
+
+use crate::{
+    checkpoint::{Checkpoint, Quarantine, SinkDir, SinkState, StateError, valid_sink_name},
+    encode::{encode, timestamp_ms},
+    sink::{Batch, ChainHead, Delivery, EncodedEvent, ItemOutcome, Limits, Sink, SinkError},
+};
+
+/// Bytes of a segment read at once.
+const CHUNK: u64 = 8 * 1024 * 1024;
+
+/// How the shipper runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Ship everything there is, then return. A sink held by another shipper is an error.
+    Once,
+    /// Keep tailing the journal; partial batches wait up to `batch_max_age_ms`. A sink held
+    /// by another shipper is waited for.
+    Follow,
+}
+
+/// A run that could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShipError {
+    /// No `[[audit.sinks]]` configured (or none by that name).
+    #[error("{0}")]
+    NoSinks(String),
+    /// Two sinks share a name, or a name cannot name a directory.
+    #[error("{0}")]
+    BadSink(String),
+    /// The journal directory could not be listed.
+    #[error(transparent)]
+    Journal(#[from] AuditError),
+}
+
+/// What one run did for one sink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SinkReport {
+    /// The sink.
+    pub name: String,
+    /// Events acknowledged as delivered.
+    pub shipped: u64,
+    /// Events the sink already had (same `event_id`).
+    pub duplicates: u64,
+    /// Events the sink refused for good, recorded in its `deadletter.jsonl`.
+    pub dead_lettered: u64,
+    /// Segments quarantined for this sink (file name, why).
+    pub quarantined: Vec<(String, String)>,
+    /// Why the sink stopped before the end of the journal (nothing lost: the checkpoint stays).
+    pub error: Option<String>,
+    /// Wall time spent on this sink.
+    pub elapsed: Duration,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShipReport {
+    /// One per sink, in config order.
+    pub sinks: Vec<SinkReport>,
+}
+
+impl ShipReport {
+    /// Whether every sink reached the end of the journal without error.
+    pub fn ok(&self) -> bool {
+        self.sinks.iter().all(|s| s.error.is_none())
+    }
+}
+
+/// One configured sink and the format it ships.
+pub struct SinkEntry {
+    /// The sink.
+    pub sink: Arc<dyn Sink>,
+    /// Native or OCSF.
+    pub format: ShipFormat,
+}
+
+/// Ships one journal directory to its sinks.
+pub struct Shipper {
+    dir: PathBuf,
+    config: ShipConfig,
+    sinks: Vec<SinkEntry>,
+    progress: bool,
+}
+
+/// Why a sink stopped for this run.
+struct Stop(String);
+
+impl From<StateError> for Stop {
+    fn from(e: StateError) -> Self {
+        Stop(format!("{e}; the checkpoint did not advance"))
+    }
+}
+
+/// A verified line, encoded.
+struct Line {
+    event: EncodedEvent,
+    /// Offset just past the line.
+    end: u64,
+    hash: String,
+}
+
+impl Shipper {
+    /// A shipper of `dir` to `sinks`. Sink names must be unique and usable as file names.
+    pub fn new(dir: &Path, config: ShipConfig, sinks: Vec<SinkEntry>) -> Result<Self, ShipError> {
+        if sinks.is_empty() {
+            return Err(ShipError::NoSinks(
+                "no sink configured: add an [[audit.sinks]] table to the config".into(),
+            ));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for entry in &sinks {
+            let name = entry.sink.name();
+            if !valid_sink_name(name) {
+                return Err(ShipError::BadSink(format!(
+                    "sink name `{name}`: use letters, digits, '-', '_' or '.' (it names a directory)"
+                )));
+            }
+            if names.contains(&name) {
+                return Err(ShipError::BadSink(format!("two sinks are named `{name}`")));
+            }
+            names.push(name);
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            config,
+            sinks,
+            progress: false,
+        })
+    }
+
+    /// Prints progress to stderr (pending, shipped, rate, per sink).
+    pub fn with_progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Ships until the journal is drained ([`Mode::Once`]) or for ever ([`Mode::Follow`]),
+    /// each sink in turn.
+    pub async fn run(&self, mode: Mode) -> Result<ShipReport, ShipError> {
+        match mode {
+            Mode::Once => {
+                let mut report = ShipReport::default();
+                for entry in &self.sinks {
+                    report.sinks.push(self.ship_sink(entry, mode).await);
+                }
+                Ok(report)
+            }
+            Mode::Follow => {
+                let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
+                loop {
+                    for entry in &self.sinks {
+                        let report = self.ship_sink(entry, mode).await;
+                        if let Some(e) = &report.error {
+                            eprintln!("audit ship: {}: {e}", report.name);
+                        }
+                    }
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+    }
+
+    /// One pass over the journal for one sink.
+    async fn ship_sink(&self, entry: &SinkEntry, mode: Mode) -> SinkReport {
+        let started = Instant::now();
+        let name = entry.sink.name().to_owned();
+        let mut report = SinkReport {
+            name: name.clone(),
+            ..SinkReport::default()
+        };
+        let dir = SinkDir::new(&self.dir, &name);
+        let outcome = self.ship_locked(entry, &dir, mode, &mut report).await;
+        report.elapsed = started.elapsed();
+        let mut state = dir.state().unwrap_or_default();
+        match outcome {
+            Ok(()) => state.last_error = None,
+            Err(Stop(message)) => {
+                state.last_error = Some(message.clone());
+                state.last_error_at = Some(now());
+                report.error = Some(message);
+            }
+        }
+        if report.shipped + report.duplicates + report.dead_lettered > 0 {
+            state.last_success_at = Some(now());
+        }
+        if let Err(e) = dir.set_state(&state) {
+            tracing::warn!("{e}");
+        }
+        if self.progress {
+            eprintln!("{}", summary_line(&report));
+        }
+        report
+    }
+
+    async fn ship_locked(
+        &self,
+        entry: &SinkEntry,
+        dir: &SinkDir,
+        mode: Mode,
+        report: &mut SinkReport,
+    ) -> Result<(), Stop> {
+        let _lock = loop {
+            match dir.try_lock()? {
+                Some(lock) => break lock,
+                None if mode == Mode::Once => {
+                    return Err(Stop(format!(
+                        "another shipper is shipping sink `{}` (it holds {}); nothing was sent",
+                        report.name,
+                        dir.path().join("lock").display()
+                    )));
+                }
+                None => {
+                    tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)).await;
+                }
+            }
+        };
+        self.retry(entry.sink.as_ref(), mode, "prepare", || {
+            entry.sink.prepare()
+        })
+        .await?;
+        let segments = segments(&self.dir).map_err(|e| Stop(e.to_string()))?;
+        let mut progress = Progress::new(self.progress, &report.name);
+        for segment in segments {
+            self.ship_segment(entry, dir, &segment, mode, report, &mut progress)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn ship_segment(
+        &self,
+        entry: &SinkEntry,
+        dir: &SinkDir,
+        path: &Path,
+        mode: Mode,
+        report: &mut SinkReport,
+        progress: &mut Progress,
+    ) -> Result<(), Stop> {
+        let Some(segment) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            return Ok(());
+        };
+        if let Some(q) = dir.quarantine(&segment)? {
+            report
+                .quarantined
+                .push((segment.clone(), format!("seq {}: {}", q.seq, q.reason)));
+            return Ok(());
+        }
+        let mut checkpoint = dir.checkpoint(&segment)?;
+        let file = match File::open(path) {
+            Ok(f) => f,
+            // Deleted by retention since the listing.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Stop(format!("cannot read {}: {e}", path.display()))),
+        };
+        let limits = entry.sink.limits();
+        loop {
+            let len = file
+                .metadata()
+                .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?
+                .len();
+            if checkpoint.offset == len {
+                return Ok(());
+            }
+            if checkpoint.offset > len {
+                let q = Quarantine {
+                    seq: checkpoint.seq,
+                    offset: checkpoint.offset,
+                    reason: format!(
+                        "the segment is shorter ({len} bytes) than what was already shipped ({} bytes): it was truncated",
+                        checkpoint.offset
+                    ),
+                    at: now(),
+                };
+                return self.quarantine(dir, &segment, q, report);
+            }
+            let head = read_head(&file, len)
+                .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?;
+            let (lines, broken) =
+                read_verified(&file, &checkpoint, len, entry.format, &segment, &head)
+                    .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?;
+            if lines.is_empty() && broken.is_none() {
+                // Only a partial line past the checkpoint: a writer is mid-line.
+                return Ok(());
+            }
+            let read_all = lines.last().map(|l| l.end) == Some(len) || broken.is_some();
+            let mut rest: &[Line] = &lines;
+            while !rest.is_empty() {
+                let (take, oversized) = cut(rest, &limits, &self.config);
+                let chunk = &rest[..take];
+                rest = &rest[take..];
+                let full = !rest.is_empty();
+                if mode == Mode::Follow && !full && !oversized && read_all && broken.is_none() {
+                    // The last, partial batch waits for more events, up to its age limit.
+                    let age = chrono::Utc::now().timestamp_millis() - chunk[0].event.timestamp_ms;
+                    if age < self.config.batch_max_age_ms as i64 {
+                        return Ok(());
+                    }
+                }
+                let batch = Batch {
+                    segment: segment.clone(),
+                    head: head.clone(),
+                    events: chunk.iter().map(|l| l.event.clone()).collect(),
+                };
+                let delivery = if oversized {
+                    Delivery {
+                        items: vec![ItemOutcome::DeadLettered {
+                            reason: format!(
+                                "the event is larger ({} bytes) than sink `{}` takes",
+                                batch.bytes(),
+                                report.name
+                            ),
+                        }],
+                    }
+                } else {
+                    self.retry(entry.sink.as_ref(), mode, "send", || {
+                        entry.sink.send(&batch)
+                    })
+                    .await?
+                };
+                dir.dead_letter(&batch, &delivery)?;
+                let (delivered, duplicates, dead) = delivery.counts(batch.events.len());
+                let last = &chunk[chunk.len() - 1];
+                let next = Checkpoint {
+                    offset: last.end,
+                    seq: last.event.seq,
+                    hash: last.hash.clone(),
+                };
+                dir.set_checkpoint(&segment, &next)?;
+                checkpoint = next;
+                report.shipped += delivered as u64;
+                report.duplicates += duplicates as u64;
+                report.dead_lettered += dead as u64;
+                progress.tick(report, &segment);
+            }
+            if let Some(q) = broken {
+                return self.quarantine(dir, &segment, q, report);
+            }
+        }
+    }
+
+    fn quarantine(
+        &self,
+        dir: &SinkDir,
+        segment: &str,
+        q: Quarantine,
+        report: &mut SinkReport,
+    ) -> Result<(), Stop> {
+        tracing::warn!(
+            sink = %report.name,
+            segment,
+            "segment quarantined at seq {}: {}; the other segments still ship",
+            q.seq,
+            q.reason
+        );
+        if self.progress {
+            eprintln!(
+                "audit ship: {}: segment {segment} QUARANTINED at seq {}: {} (not shipped past it; `claude-enterprise audit verify` shows the break)",
+                report.name, q.seq, q.reason
+            );
+        }
+        dir.set_quarantine(segment, &q)?;
+        report
+            .quarantined
+            .push((segment.to_owned(), format!("seq {}: {}", q.seq, q.reason)));
+        Ok(())
+    }
+
+    /// Runs `op` until it succeeds, a permanent error, or (with [`Mode::Once`]) the retries
+    /// run out. `--follow` retries without end.
+    async fn retry<T, F, Fut>(
+        &self,
+        sink: &dyn Sink,
+        mode: Mode,
+        what: &str,
+        mut op: F,
+    ) -> Result<T, Stop>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SinkError>>,
+    {
+        let builder = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(self.config.retry_initial_ms))
+            .with_max_delay(Duration::from_millis(
+                self.config.retry_max_ms.max(self.config.retry_initial_ms),
+            ))
+            .with_jitter();
+        let builder = match mode {
+            Mode::Once => builder.with_max_times(self.config.retry_max_attempts as usize),
+            Mode::Follow => builder.without_max_times(),
+        };
+        let mut backoff = builder.build();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            match op().await {
+                Ok(value) => return Ok(value),
+                Err(e) if e.is_retryable() => match backoff.next() {
+                    Some(delay) => {
+                        let delay = e.retry_after.unwrap_or(delay);
+                        tracing::info!(
+                            sink = sink.name(),
+                            "{what} failed ({e}); retrying in {delay:?}"
+                        );
+                        if self.progress {
+                            eprintln!(
+                                "audit ship: {}: {what} failed ({e}); retry in {:.1}s",
+                                sink.name(),
+                                delay.as_secs_f64()
+                            );
+                        }
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => {
+                        return Err(Stop(format!(
+                            "{what} failed after {attempts} attempts: {e}; nothing is lost, the next run sends it again"
+                        )));
+                    }
+                },
+                Err(e) => {
+                    return Err(Stop(format!(
+                        "{what} failed: {e} (not retried); nothing is lost, the next run sends it again"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// How many of `lines` fit one batch; `true` when the first alone is too big for the sink.
+fn cut(lines: &[Line], limits: &Limits, config: &ShipConfig) -> (usize, bool) {
+    let max_events = config.batch_max_events.min(limits.max_events).max(1);
+    let max_bytes = config.batch_max_bytes.min(limits.max_bytes);
+    let first_cost = lines[0].event.bytes.len() + limits.overhead_per_event;
+    if lines[0].event.bytes.len() > limits.max_event_bytes || first_cost > max_bytes {
+        return (1, true);
+    }
+    let first_ts = lines[0].event.timestamp_ms;
+    let mut bytes = 0usize;
+    for (i, line) in lines.iter().enumerate() {
+        let cost = line.event.bytes.len() + limits.overhead_per_event;
+        let over_span = limits.max_span.is_some_and(|span| {
+            (line.event.timestamp_ms - first_ts).unsigned_abs() > span.as_millis() as u64
+        });
+        let too_big = line.event.bytes.len() > limits.max_event_bytes;
+        if i == max_events || bytes + cost > max_bytes || over_span || (i > 0 && too_big) {
+            return (i, false);
+        }
+        bytes += cost;
+    }
+    (lines.len(), false)
+}
+
+/// Reads the complete lines after `checkpoint` (up to [`CHUNK`] bytes), verifying their chain
+/// from the checkpoint's link. Returns the verified lines, and the break if the chain breaks.
+fn read_verified(
+    file: &File,
+    checkpoint: &Checkpoint,
+    len: u64,
+    format: ShipFormat,
+    segment: &str,
+    head: &ChainHead,
+) -> std::io::Result<(Vec<Line>, Option<Quarantine>)> {
+    let mut want = (len - checkpoint.offset).min(CHUNK);
+    let bytes = loop {
+        let mut bytes = vec![0; want as usize];
+        file.read_exact_at(&mut bytes, checkpoint.offset)?;
+        match bytes.iter().rposition(|b| *b == b'\n') {
+            Some(i) => {
+                bytes.truncate(i + 1);
+                break bytes;
+            }
+            // One line longer than the chunk: read more.
+            None if checkpoint.offset + want < len => {
+                want = (want * 2).min(len - checkpoint.offset)
+            }
+            None => return Ok((Vec::new(), None)),
+        }
+    };
+    let mut lines = Vec::new();
+    let (mut seq, mut prev) = (checkpoint.seq, checkpoint.hash.clone());
+    let mut offset = checkpoint.offset;
+    for raw in bytes.split_inclusive(|b| *b == b'\n') {
+        let broken = |reason: &str| Quarantine {
+            seq: seq + 1,
+            offset,
+            reason: reason.to_owned(),
+            at: now(),
+        };
+        let value: Value = match serde_json::from_slice(raw) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return Ok((lines, Some(broken("line is not a JSON audit event")))),
+        };
+        let line_seq = value.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        let prev_hash = value.get("prev_hash").and_then(Value::as_str).unwrap_or("");
+        let hash = value.get("hash").and_then(Value::as_str).unwrap_or("");
+        let reason = if line_seq != seq + 1 {
+            Some("lines are missing, reordered or duplicated (seq out of sequence)")
+        } else if hash != chain_hash(prev_hash, &value) {
+            Some("line was edited (hash mismatch)")
+        } else if prev_hash != prev {
+            Some("prev_hash does not match the previous line")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Ok((lines, Some(broken(reason))));
+        }
+        offset += raw.len() as u64;
+        let event_id = value
+            .get("event_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        lines.push(Line {
+            event: EncodedEvent {
+                event_id,
+                seq: line_seq,
+                timestamp_ms: timestamp_ms(&value),
+                bytes: encode(&value, format, segment, head),
+            },
+            end: offset,
+            hash: hash.to_owned(),
+        });
+        seq = line_seq;
+        prev = hash.to_owned();
+    }
+    Ok((lines, None))
+}
+
+/// The `seq` and `hash` of the segment's last complete line (seq 0 and the genesis hash when
+/// it has none, or when that line is unreadable).
+fn read_head(file: &File, len: u64) -> std::io::Result<ChainHead> {
+    let genesis = ChainHead {
+        seq: 0,
+        hash: governance::audit::GENESIS_HASH.to_owned(),
+    };
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        let mut tail = vec![0; (len - start) as usize];
+        file.read_exact_at(&mut tail, start)?;
+        let Some(end) = tail.iter().rposition(|b| *b == b'\n') else {
+            if start == 0 {
+                return Ok(genesis);
+            }
+            window *= 4;
+            continue;
+        };
+        let body = &tail[..end];
+        let line = match body.iter().rposition(|b| *b == b'\n') {
+            Some(i) => &body[i + 1..],
+            None if start == 0 => body,
+            None => {
+                window *= 4;
+                continue;
+            }
+        };
+        let value: Value = serde_json::from_slice(line).unwrap_or(Value::Null);
+        return Ok(
+            match (
+                value.get("seq").and_then(Value::as_u64),
+                value.get("hash").and_then(Value::as_str),
+            ) {
+                (Some(seq), Some(hash)) => ChainHead {
+                    seq,
+                    hash: hash.to_owned(),
+                },
+                _ => genesis,
+            },
+        );
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn summary_line(r: &SinkReport) -> String {
+    let rate = r.shipped as f64 / r.elapsed.as_secs_f64().max(0.001);
+    let mut line = format!(
+        "audit ship: {}: shipped {} ({rate:.0}/s), duplicates {}, dead-lettered {}, quarantined {}",
+        r.name,
+        r.shipped,
+        r.duplicates,
+        r.dead_lettered,
+        r.quarantined.len()
+    );
+    if let Some(e) = &r.error {
+        line.push_str(&format!(", STOPPED: {e}"));
+    }
+    line
+}
+
+/// Progress lines on stderr, at most one a second.
+struct Progress {
+    on: bool,
+    started: Instant,
+    last: Instant,
+    name: String,
+}
+
+impl Progress {
+    fn new(on: bool, name: &str) -> Self {
+        let now = Instant::now();
+        Self {
+            on,
+            started: now,
+            last: now,
+            name: name.to_owned(),
+        }
+    }
+
+    fn tick(&mut self, report: &SinkReport, segment: &str) {
+        if !self.on || self.last.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last = Instant::now();
+        let rate = report.shipped as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        eprintln!(
+            "audit ship: {}: shipped {} ({rate:.0}/s), now at {segment}",
+            self.name, report.shipped
+        );
+    }
+}
+
+/// The sink's backlog, for `status` and `doctor`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Complete lines not yet acknowledged by the sink (quarantined segments included).
+    pub events: u64,
+    /// Timestamp of the oldest of them.
+    pub oldest: Option<String>,
+    /// Segments quarantined for the sink.
+    pub quarantined: usize,
+    /// The sink's last error.
+    pub last_error: Option<String>,
+    /// When the sink last acknowledged a batch.
+    pub last_success_at: Option<String>,
+}
+
+/// What `sink` has not acknowledged yet in the journal at `dir`.
+pub fn pending(dir: &Path, sink: &str) -> Result<Pending, ShipError> {
+    let state_dir = SinkDir::new(dir, sink);
+    let state: SinkState = state_dir.state().unwrap_or_default();
+    let mut out = Pending {
+        last_error: state.last_error,
+        last_success_at: state.last_success_at,
+        ..Pending::default()
+    };
+    for path in segments(dir)? {
+        let Some(segment) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if state_dir.quarantine(segment).ok().flatten().is_some() {
+            out.quarantined += 1;
+        }
+        let offset = state_dir.checkpoint(segment).map(|c| c.offset).unwrap_or(0);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let Some(rest) = bytes.get(offset as usize..) else {
+            continue;
+        };
+        let count = rest.iter().filter(|b| **b == b'\n').count() as u64;
+        if count == 0 {
+            continue;
+        }
+        out.events += count;
+        let first = rest.split(|b| *b == b'\n').next().unwrap_or_default();
+        if let Some(ts) = serde_json::from_slice::<Value>(first).ok().and_then(|v| {
+            v.get("timestamp")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }) && out.oldest.as_ref().is_none_or(|o| ts < *o)
+        {
+            out.oldest = Some(ts);
+        }
+    }
+    Ok(out)
+}
