@@ -2,7 +2,11 @@
 //! turns `[[audit.sinks]]` into them.
 
 pub mod cloudwatch;
+pub mod elasticsearch;
 pub mod file;
+pub mod otlp;
+pub mod splunk_hec;
+mod web;
 
 use std::sync::Arc;
 
@@ -31,15 +35,20 @@ pub async fn build(
         if only.is_some_and(|n| n != config.name()) {
             continue;
         }
+        let failed = |e: crate::sink::SinkError| BuildError {
+            name: config.name().to_owned(),
+            message: e.message,
+        };
         let sink: Arc<dyn Sink> = match config {
             SinkConfig::File(c) => Arc::new(file::FileSink::new(c)),
             SinkConfig::Cloudwatch(c) => Arc::new(cloudwatch::CloudWatchSink::new(c, None).await),
-            other => {
-                return Err(BuildError {
-                    name: other.name().to_owned(),
-                    message: format!("kind `{}` is not implemented yet", other.kind()),
-                });
+            SinkConfig::SplunkHec(c) => {
+                Arc::new(splunk_hec::SplunkHecSink::from_config(c).map_err(failed)?)
             }
+            SinkConfig::Elasticsearch(c) => {
+                Arc::new(elasticsearch::ElasticsearchSink::from_config(c).map_err(failed)?)
+            }
+            SinkConfig::Otlp(c) => Arc::new(otlp::OtlpSink::from_config(c).map_err(failed)?),
         };
         out.push(SinkEntry {
             sink,
@@ -56,4 +65,3 @@ pub async fn build(
     }
     Ok(out)
 }
-

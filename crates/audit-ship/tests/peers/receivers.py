@@ -25,6 +25,7 @@ Usage: receivers.py PORT
 """
 
 import json
+import re
 import sys
 import threading
 import time
@@ -403,7 +404,7 @@ class Handler(BaseHTTPRequestHandler):
             if any(k not in ("min_age", "actions") for k in spec):
                 problems.append(f"phase {phase} holds min_age and actions")
             age = spec.get("min_age")
-            if age is not None and not (isinstance(age, str) and age[:-1].isdigit() and age[-1] in "dhms"):
+            if age is not None and not (isinstance(age, str) and re.fullmatch(r"\d+(d|h|m|s|ms|micros|nanos)", age)):
                 problems.append(f"phase {phase} min_age {age!r} is not a duration")
             for action in spec.get("actions", {}):
                 if action not in ("rollover", "set_priority", "delete", "forcemerge", "shrink", "readonly", "allocate", "migrate", "unfollow", "searchable_snapshot", "wait_for_snapshot", "downsample"):
