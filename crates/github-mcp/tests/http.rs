@@ -101,7 +101,7 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
     let called = message(
         &post(
             json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "github_get_pull_request", "arguments": {"owner": "octo", "repo": "hello", "pull_number": 1}}}),
-            session,
+            session.clone(),
         )
         .await
         .unwrap()
@@ -113,9 +113,54 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
         called["result"]["structuredContent"]["author"], "octocat",
         "{called}"
     );
+    // `arguments` that is not an object: invalid params from the pipeline, journaled, as on
+    // stdio (rmcp alone answers "method not found" and journals nothing).
+    for arguments in [json!("octo/hello#1"), json!([1, 2]), json!(7)] {
+        let refused = message(
+            &post(
+                json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "github_get_pull_request", "arguments": arguments}}),
+                session.clone(),
+            )
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        );
+        assert_eq!(refused["id"], 4, "{refused}");
+        assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    }
+    // Without a live session the guard answers nothing itself: rmcp refuses the request.
+    let stranger = post(
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "github_get_pull_request", "arguments": "x"}}),
+        Some("no-such-session".into()),
+    )
+    .await
+    .unwrap();
+    assert!(stranger.status().is_client_error(), "{}", stranger.status());
+    let still = message(
+        &post(
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}),
+            session.clone(),
+        )
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap(),
+    );
+    assert!(still["result"]["tools"].is_array(), "still serving: {still}");
     let journal = sandbox.journal();
-    assert_eq!(journal.len(), 1);
+    assert_eq!(journal.len(), 4, "{journal:?}");
     assert_eq!(journal[0]["user"], "http@corp.example");
+    for refused in &journal[1..] {
+        assert_eq!(refused["action"], "get_pull_request", "{refused}");
+        assert_eq!(refused["result"], "error", "{refused}");
+        assert!(
+            refused["error"].as_str().unwrap().contains("must be a JSON object"),
+            "{refused}"
+        );
+    }
     proxy.assert_no_violations();
     child.kill().unwrap();
     let _ = child.wait();

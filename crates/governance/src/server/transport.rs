@@ -259,18 +259,7 @@ where
                         id,
                         name,
                         arguments,
-                    } => {
-                        // rmcp would answer "method not found" and journal nothing: the
-                        // pipeline answers invalid params and journals the refused call.
-                        let error = match filter_server.governed_call(&name, arguments, None).await
-                        {
-                            Err(error) => serde_json::to_value(error).unwrap_or_default(),
-                            Ok(_) => {
-                                serde_json::json!({"code": -32602, "message": "Invalid params"})
-                            }
-                        };
-                        serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error})
-                    }
+                    } => refuse_bad_arguments(&filter_server, id, &name, arguments).await,
                 },
                 Ok(Line::NotUtf8) => serde_json::json!({
                     "jsonrpc": "2.0", "id": null,
@@ -302,6 +291,22 @@ where
     let _ = writer.await;
     result.map_err(|e| ServeError::Session(e.to_string()))?;
     Ok(())
+}
+
+/// The answer to a `tools/call` whose `arguments` is not an object. rmcp would answer "method
+/// not found" and journal nothing: the pipeline answers invalid params and journals the
+/// refused call.
+async fn refuse_bad_arguments<U: Upstream>(
+    server: &GovernedServer<U>,
+    id: serde_json::Value,
+    name: &str,
+    arguments: serde_json::Value,
+) -> serde_json::Value {
+    let error = match server.governed_call(name, arguments, None).await {
+        Err(error) => serde_json::to_value(error).unwrap_or_default(),
+        Ok(_) => serde_json::json!({"code": -32602, "message": "Invalid params"}),
+    };
+    serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error})
 }
 
 /// What the filter makes of one line of text.
@@ -386,18 +391,28 @@ pub async fn serve_http<U: Upstream>(
     server: GovernedServer<U>,
     addr: SocketAddr,
 ) -> Result<(), ServeError> {
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        LocalSessionManager::default().into(),
-        StreamableHttpServerConfig::default(),
-    );
+    let sessions = std::sync::Arc::new(LocalSessionManager::default());
+    let config = StreamableHttpServerConfig::default();
+    let body_limit = config.max_request_body_bytes;
+    let guard = BadArgumentsGuard {
+        server: server.clone(),
+        sessions: sessions.clone(),
+        body_limit,
+    };
+    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
     if !addr.ip().is_loopback() {
         tracing::warn!(
             "{addr} is not a loopback address and this listener has no authentication of its \
              own: put it behind an authenticating proxy"
         );
     }
-    let router = axum::Router::new().nest_service("/mcp", service);
+    let router =
+        axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn(move |request, next| {
+                let guard = guard.clone();
+                async move { guard.check(request, next).await }
+            }));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Http { addr, source })?;
@@ -405,6 +420,88 @@ pub async fn serve_http<U: Upstream>(
     axum::serve(listener, router)
         .await
         .map_err(|source| ServeError::Http { addr, source })
+}
+
+/// The HTTP counterpart of the stdio filter's `tools/call` check: rmcp's HTTP service answers
+/// a call whose `arguments` is not an object with "method not found" and journals nothing, so
+/// such a POST, within a live session, is answered and journaled by the pipeline before rmcp
+/// sees it. Every other request reaches rmcp unchanged.
+struct BadArgumentsGuard<U: Upstream> {
+    server: GovernedServer<U>,
+    sessions: std::sync::Arc<LocalSessionManager>,
+    body_limit: usize,
+}
+
+impl<U: Upstream> Clone for BadArgumentsGuard<U> {
+    fn clone(&self) -> Self {
+        Self {
+            server: self.server.clone(),
+            sessions: self.sessions.clone(),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<U: Upstream> BadArgumentsGuard<U> {
+    async fn check(
+        &self,
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use rmcp::transport::streamable_http_server::session::SessionManager;
+
+        if request.method() != axum::http::Method::POST {
+            return next.run(request).await;
+        }
+        let (parts, body) = request.into_parts();
+        // One byte over rmcp's own bound, so that rmcp still gives its answer to a body that
+        // is too long; a body longer still is refused here, as rmcp would.
+        let bytes = match axum::body::to_bytes(body, self.body_limit.saturating_add(1)).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let answer = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+                    "code": -32600,
+                    "message": format!("Invalid Request: body longer than {} bytes", self.body_limit),
+                }});
+                return json_response(axum::http::StatusCode::PAYLOAD_TOO_LARGE, &answer);
+            }
+        };
+        let session = parts
+            .headers
+            .get(rmcp::transport::common::http_header::HEADER_SESSION_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(std::sync::Arc::<str>::from);
+        if let (Some(session), Ok(text)) = (session, std::str::from_utf8(&bytes))
+            && let Checked::CallWithBadArguments {
+                id,
+                name,
+                arguments,
+            } = check_line(text)
+            && self.sessions.has_session(&session).await.unwrap_or(false)
+        {
+            let answer = refuse_bad_arguments(&self.server, id, &name, arguments).await;
+            return json_response(axum::http::StatusCode::OK, &answer);
+        }
+        next.run(axum::extract::Request::from_parts(
+            parts,
+            axum::body::Body::from(bytes),
+        ))
+        .await
+    }
+}
+
+/// A JSON-RPC message as a plain JSON response, which streamable HTTP clients accept for a POST.
+fn json_response(
+    status: axum::http::StatusCode,
+    answer: &serde_json::Value,
+) -> axum::response::Response {
+    let mut response = axum::response::Response::new(axum::body::Body::from(answer.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 #[cfg(test)]
