@@ -1,0 +1,197 @@
+//! The Splunk HEC sink against the local HEC receiver (no real Splunk can run here; the
+//! receiver answers as Splunk documents HEC: `{"text","code"}`, 503 code 9 "Server is busy",
+//! 403 code 4 "Invalid token", indexer acknowledgement with a channel).
+
+use std::sync::Arc;
+
+use audit_ship::sinks::splunk_hec::SplunkHecSink;
+use governance::config::{SinkConfig, SplunkHecSinkConfig};
+use serde_json::json;
+
+use super::receivers::{journal, receivers, ship, ship_config, sink_config, strings};
+
+const TOKEN: &str = "0f3c7a52-hec-test-token-7d1e";
+
+fn config(url: &str, ack: bool) -> SplunkHecSinkConfig {
+    match sink_config(json!({
+        "kind": "splunk_hec",
+        "name": "splunk",
+        "url": url,
+        "index": "claude_audit",
+        "ack": ack,
+        "channel": "5f1c9e2a-8a7b-4c1d-9e2f-0a1b2c3d4e5f",
+    })) {
+        SinkConfig::SplunkHec(c) => c,
+        other => panic!("not HEC: {other:?}"),
+    }
+}
+
+fn sink(url: &str, ack: bool, token: &str) -> Arc<dyn audit_ship::Sink> {
+    Arc::new(SplunkHecSink::new(&config(url, ack), token.to_owned()).unwrap())
+}
+
+#[tokio::test]
+async fn what_arrives_is_the_journal_in_order_with_splunk_envelopes() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN }));
+    let written = journal(25);
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.sinks[0].shipped, 25);
+    let received = hec.received();
+    assert_eq!(
+        strings(&received["hec"], "/envelope/event/event_id"),
+        written.ids()
+    );
+    // Three requests of at most ten events.
+    let sizes: Vec<u64> = received["hec_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["events"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [10, 10, 5]);
+    let last = written.events.last().unwrap();
+    for (item, line) in received["hec"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(written.lines())
+    {
+        let envelope = &item["envelope"];
+        // The journal's line, field for field, under `event`.
+        assert_eq!(envelope["event"], line);
+        assert_eq!(envelope["sourcetype"], "claude-enterprise:audit");
+        assert_eq!(envelope["source"], "github-mcp");
+        assert_eq!(envelope["host"], "laptop-17");
+        assert_eq!(envelope["index"], "claude_audit");
+        let millis = chrono::DateTime::parse_from_rfc3339(line["timestamp"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(envelope["time"].as_f64().unwrap(), millis as f64 / 1000.0);
+        assert_eq!(envelope["fields"]["event_id"], line["event_id"]);
+        assert_eq!(envelope["fields"]["chain_head_seq"], last.seq.to_string());
+        assert_eq!(envelope["fields"]["chain_head_hash"], last.hash);
+    }
+    hec.assert_no_violations();
+}
+
+#[tokio::test]
+async fn server_busy_then_success_loses_nothing_and_sends_nothing_twice() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN, "hec_request_faults": [503, 503, 503] }));
+    let written = journal(12);
+    let report = ship(
+        &written.dir,
+        ship_config(5),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.sinks[0].shipped, 12);
+    let received = hec.received();
+    let statuses: Vec<u64> = received["hec_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [503, 503, 503, 200, 200, 200]);
+    // A busy answer means HEC took nothing: each event arrives once, in order.
+    assert_eq!(
+        strings(&received["hec"], "/envelope/event/event_id"),
+        written.ids()
+    );
+    hec.assert_no_violations();
+}
+
+#[tokio::test]
+async fn indexer_acknowledgement_is_awaited_on_the_channel_before_the_checkpoint_moves() {
+    let hec = receivers();
+    // Each ackId answers false twice before true.
+    hec.faults(json!({ "hec_token": TOKEN, "hec_ack": true, "hec_ack_pending": 2 }));
+    let written = journal(9);
+    let report = ship(
+        &written.dir,
+        ship_config(4),
+        vec![sink(&hec.url, true, TOKEN)],
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.sinks[0].shipped, 9);
+    let received = hec.received();
+    assert_eq!(
+        strings(&received["hec"], "/envelope/event/event_id"),
+        written.ids()
+    );
+    // Every event request on the configured channel.
+    for request in received["hec_requests"].as_array().unwrap() {
+        assert_eq!(request["channel"], "5f1c9e2a-8a7b-4c1d-9e2f-0a1b2c3d4e5f");
+    }
+    // Three batches, ackIds 0, 1, 2, each asked about until true (three times each).
+    assert_eq!(
+        received["hec_ack_queries"],
+        json!([[0], [0], [0], [1], [1], [1], [2], [2], [2]])
+    );
+    hec.assert_no_violations();
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_permanent_and_the_next_run_ships_everything_once() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN }));
+    let written = journal(6);
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, "wrong-token-000000")],
+    )
+    .await;
+    let error = report.sinks[0]
+        .error
+        .clone()
+        .expect("a bad token fails the run");
+    assert!(
+        error.contains("403") && error.contains("Invalid token"),
+        "{error}"
+    );
+    assert!(!error.contains("wrong-token-000000"), "{error}");
+    assert_eq!(report.sinks[0].shipped, 0);
+    // Permanent: asked once, not retried.
+    assert_eq!(hec.received()["hec"], json!([]));
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        strings(&hec.received()["hec"], "/envelope/event/event_id"),
+        written.ids()
+    );
+}
+
+#[tokio::test]
+async fn without_its_token_variable_the_sink_is_not_built() {
+    let config: SinkConfig = sink_config(json!({
+        "kind": "splunk_hec",
+        "name": "splunk",
+        "url": "http://127.0.0.1:9",
+        "token_env": "CE_TEST_HEC_TOKEN_THAT_IS_NEVER_SET",
+    }));
+    testkit::install_crypto_provider();
+    let error = match audit_ship::sinks::build(&[config], &ship_config(10), None).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("built without a token"),
+    };
+    assert!(
+        error.contains("CE_TEST_HEC_TOKEN_THAT_IS_NEVER_SET"),
+        "{error}"
+    );
+}
