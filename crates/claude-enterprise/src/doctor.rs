@@ -57,6 +57,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         println!("{mark}  sso       {}", line.text);
     }
     broken += journal(&config);
+    for (ok, line) in crate::ship::sink_lines(&config) {
+        // A sink that cannot take events yet loses nothing: a warning, not a failure.
+        let mark = if ok { "ok  " } else { "warn" };
+        println!("{mark}  sink      {line}");
+    }
     for server in SERVERS {
         broken += runtime.block_on(check_server(server, &config, policy.as_ref().ok(), roles));
     }

@@ -206,6 +206,8 @@ fn run(
             Ok(None)
         }
         Event::SessionStart => {
+            // A bounded drain of the journal in the background, never waited for.
+            crate::ship::spawn_drain(&config);
             let model = match payload.get("model") {
                 Some(Value::String(model)) => Some(model.clone()),
                 Some(Value::Object(model)) => {
@@ -224,6 +226,10 @@ fn run(
         Event::PreToolUse => pre_tool_use(&payload, &hooks, started),
         Event::PostToolUse | Event::PostToolUseFailure => {
             post_tool_use(event, &payload, &config, &hooks, session.as_deref())?;
+            Ok(None)
+        }
+        Event::Other("SessionEnd") => {
+            crate::ship::spawn_drain(&config);
             Ok(None)
         }
         Event::Other(_) => Ok(None),

@@ -453,5 +453,8 @@ pub fn status() -> anyhow::Result<ExitCode> {
             println!("{}", line.text);
         }
     }
+    for (_, line) in crate::ship::sink_lines(config) {
+        println!("audit sink: {line}");
+    }
     Ok(ExitCode::SUCCESS)
 }

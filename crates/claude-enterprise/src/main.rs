@@ -11,6 +11,7 @@ mod hook;
 mod login;
 mod sections;
 mod servers;
+mod ship;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -100,6 +101,29 @@ enum AuditCommand {
         /// One JSON event per line, as stored.
         #[arg(long)]
         json: bool,
+        /// Journal directory (default: from the config).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Ship the journal to the `[[audit.sinks]]`, then delete local segments past
+    /// `audit.retention_days` that every sink has. Exit 1 when a sink is still failing or a
+    /// segment is quarantined (nothing is lost: the next run resumes).
+    Ship {
+        /// Ship what there is, then exit (the default).
+        #[arg(long, conflicts_with = "follow")]
+        once: bool,
+        /// Keep tailing the journal.
+        #[arg(long)]
+        follow: bool,
+        /// Only this sink.
+        #[arg(long)]
+        sink: Option<String>,
+        /// Stop after this many seconds (nothing is lost).
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
         /// Journal directory (default: from the config).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -201,6 +225,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit {
+            command:
+                AuditCommand::Ship {
+                    once: _,
+                    follow,
+                    sink,
+                    timeout,
+                    quiet,
+                    dir,
+                },
+        } => ship::run(ship::ShipArgs {
+            follow,
+            sink,
+            dir,
+            timeout,
+            quiet,
+        }),
         Command::Audit {
             command: AuditCommand::Verify { repair, dir },
         } => {

@@ -1,0 +1,192 @@
+//! `claude-enterprise audit ship`: the journal to the configured sinks, then local retention;
+//! the per-sink lines of `status` and `doctor`; the hooks' bounded background drain.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{ExitCode, Stdio},
+    time::{Duration, SystemTime},
+};
+
+use audit_ship::{Mode, Shipper, retention};
+use governance::config::Config;
+
+/// What `audit ship` was asked to do.
+pub struct ShipArgs {
+    /// `--follow` (else `--once`).
+    pub follow: bool,
+    /// `--sink NAME`.
+    pub sink: Option<String>,
+    /// `--dir`.
+    pub dir: Option<PathBuf>,
+    /// `--timeout SECS`: stop (nothing lost) after this long.
+    pub timeout: Option<u64>,
+    /// `--quiet`: no progress on stderr.
+    pub quiet: bool,
+}
+
+/// Runs `audit ship`. Exit 0 when every sink reached the end of the journal, 1 when one is
+/// still failing or a segment is quarantined (nothing lost: the next run resumes).
+pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load()?.config;
+    let dir = match args.dir.clone() {
+        Some(dir) => dir,
+        None => crate::journal_dir(None)?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let sinks = audit_ship::sinks::build(
+            &config.audit.sinks,
+            &config.audit.ship,
+            args.sink.as_deref(),
+        )
+        .await?;
+        let shipper =
+            Shipper::new(&dir, config.audit.ship.clone(), sinks)?.with_progress(!args.quiet);
+        let mode = if args.follow { Mode::Follow } else { Mode::Once };
+        let shipping = async {
+            tokio::select! {
+                report = shipper.run(mode) => report.map(Some),
+                _ = tokio::signal::ctrl_c() => Ok(None),
+            }
+        };
+        let report = match args.timeout {
+            Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), shipping).await {
+                Ok(report) => report?,
+                Err(_) => {
+                    eprintln!(
+                        "audit ship: stopped after {secs}s; nothing is lost, the next run resumes from the checkpoints"
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            },
+            None => shipping.await?,
+        };
+        let Some(report) = report else {
+            eprintln!("audit ship: interrupted; nothing is lost");
+            return Ok(ExitCode::FAILURE);
+        };
+        let names: Vec<&str> = config
+            .audit
+            .sinks
+            .iter()
+            .map(|s| s.name())
+            .collect();
+        match retention::apply(&dir, &names, config.audit.retention_days, SystemTime::now()) {
+            Ok(r) => {
+                for path in &r.deleted {
+                    if !args.quiet {
+                        eprintln!(
+                            "audit ship: deleted {} (past audit.retention_days, every sink has it)",
+                            path.display()
+                        );
+                    }
+                }
+            }
+            Err(e) => eprintln!("audit ship: retention: {e}"),
+        }
+        let mut failed = false;
+        for sink in &report.sinks {
+            if let Some(e) = &sink.error {
+                eprintln!("audit ship: sink `{}` FAILED: {e}", sink.name);
+                failed = true;
+            }
+            for (segment, why) in &sink.quarantined {
+                eprintln!(
+                    "audit ship: sink `{}`: segment {segment} is QUARANTINED ({why}); run `claude-enterprise audit verify`",
+                    sink.name
+                );
+                failed = true;
+            }
+        }
+        Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// One line per sink: pending events, age of the oldest, last error. `None` with no sinks.
+pub fn sink_lines(config: &Config) -> Vec<(bool, String)> {
+    let Some(dir) = config.audit.journal_dir() else {
+        return Vec::new();
+    };
+    config
+        .audit
+        .sinks
+        .iter()
+        .map(|sink| sink_line(&dir, sink.name(), sink.kind()))
+        .collect()
+}
+
+fn sink_line(dir: &Path, name: &str, kind: &str) -> (bool, String) {
+    match audit_ship::pending(dir, name) {
+        Err(e) => (false, format!("{name} ({kind}): {e}")),
+        Ok(p) => {
+            let age = p
+                .oldest
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| {
+                    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                        .num_seconds()
+                        .max(0);
+                    format!(", oldest unshipped {} old", human(secs))
+                })
+                .unwrap_or_default();
+            let mut text = format!("{name} ({kind}): {} pending{age}", p.events);
+            if p.quarantined > 0 {
+                text.push_str(&format!(", {} segment(s) QUARANTINED", p.quarantined));
+            }
+            match &p.last_error {
+                Some(e) => text.push_str(&format!(", last error: {e}")),
+                None => match &p.last_success_at {
+                    Some(t) => text.push_str(&format!(", last shipped {t}")),
+                    None => text.push_str(", never shipped"),
+                },
+            }
+            (p.last_error.is_none() && p.quarantined == 0, text)
+        }
+    }
+}
+
+fn human(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Starts `claude-enterprise audit ship --once` in the background, bounded by
+/// `audit.ship.hook_drain_secs`, when sinks are configured. Never waits for it, never fails:
+/// the hook's answer does not depend on shipping.
+pub fn spawn_drain(config: &Config) {
+    if config.audit.sinks.is_empty() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["audit", "ship", "--once", "--quiet", "--timeout"])
+        .arg(config.audit.ship.hook_drain_secs.max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group: Claude Code ending the hook's group does not end the drain.
+        command.process_group(0);
+    }
+    match command.spawn() {
+        // Not waited for: it outlives the hook, and init reaps it.
+        Ok(child) => drop(child),
+        Err(e) => eprintln!("claude-enterprise hook: background audit drain not started: {e}"),
+    }
+}
