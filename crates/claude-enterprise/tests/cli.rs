@@ -192,3 +192,226 @@ fn config_check_reads_every_section_as_its_server_would() {
         }
     }
 }
+
+/// `audit ship`: a journal of `counts[i]` events in segment i, under `dir/audit`.
+fn ship_journal(dir: &std::path::Path, counts: &[u64]) -> std::path::PathBuf {
+    use governance::audit::{Access, AiContext, AuditEvent, Journal, Phase, ServerInfo};
+    let journal_dir = dir.join("audit");
+    for (i, count) in counts.iter().enumerate() {
+        let (journal, _) = Journal::open(&journal_dir, &format!("server{i}")).unwrap();
+        for n in 0..*count {
+            let event = AuditEvent {
+                event_id: format!("{}-{i}-{n}", testkit::uuid()),
+                seq: 0,
+                timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                user: "jane@corp.example".into(),
+                roles: vec![],
+                tool: "github".into(),
+                action: "get_pull_request".into(),
+                access: Access::Read,
+                phase: Phase::Outcome,
+                call_id: format!("c{n}"),
+                parameters: serde_json::json!({"n": n}),
+                result: Some("success".into()),
+                error: None,
+                duration_ms: Some(1),
+                decision: governance::policy::Decision::allow("policy.default_allow"),
+                stripped_chars: None,
+                redacted_secrets: None,
+                resources: Default::default(),
+                ai_context: AiContext::default(),
+                server: ServerInfo {
+                    name: "github-mcp".into(),
+                    version: "0.1.0".into(),
+                },
+                host: "laptop".into(),
+                policy_digest: "sha256:x".into(),
+                prev_hash: String::new(),
+                hash: String::new(),
+            };
+            journal.append(event, false).unwrap();
+        }
+    }
+    journal_dir
+}
+
+fn ship_config(journal_dir: &std::path::Path, out: &std::path::Path) -> String {
+    format!(
+        "[audit]\ndir = {:?}\n[audit.ship]\nbatch_max_events = 20\nretry_initial_ms = 10\n\
+         [[audit.sinks]]\nkind = \"file\"\nname = \"central\"\npath = {:?}\n",
+        journal_dir.display().to_string(),
+        out.display().to_string()
+    )
+}
+
+/// Every journal line by event_id, and the order of the ids.
+fn journal_by_id(
+    journal_dir: &std::path::Path,
+) -> (
+    std::collections::HashMap<String, serde_json::Value>,
+    Vec<String>,
+) {
+    let mut by_id = std::collections::HashMap::new();
+    let mut order = Vec::new();
+    for segment in governance::audit::segments(journal_dir).unwrap() {
+        for line in std::fs::read_to_string(segment).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let id = v["event_id"].as_str().unwrap().to_owned();
+            order.push(id.clone());
+            by_id.insert(id, v);
+        }
+    }
+    (by_id, order)
+}
+
+#[test]
+fn audit_ship_killed_9_mid_batch_many_times_loses_nothing_and_duplicates_only_same_event_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = ship_journal(dir.path(), &[400, 400, 400]);
+    let out = dir.path().join("central.jsonl");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, ship_config(&journal_dir, &out)).unwrap();
+    let ship = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"));
+        command
+            .args(["audit", "ship", "--once"])
+            .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    for round in 0..15u64 {
+        let mut child = ship().spawn().unwrap();
+        // Kill points spread over start-up and shipping.
+        std::thread::sleep(std::time::Duration::from_millis(5 + round * 11 % 90));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let last = ship().output().unwrap();
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let (journal, order) = journal_by_id(&journal_dir);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut firsts = Vec::new();
+    for line in text.lines() {
+        let mut v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a torn line in the sink ({e}): {line}"));
+        v.as_object_mut().unwrap().remove("ship");
+        let id = v["event_id"].as_str().unwrap().to_owned();
+        // A duplicate is the same event, byte for byte.
+        assert_eq!(journal.get(&id), Some(&v), "{id}");
+        if seen.insert(id.clone()) {
+            firsts.push(id);
+        }
+    }
+    // Nothing lost, and first arrivals in journal order.
+    assert_eq!(firsts, order);
+    let status = cli_status(&config, dir.path());
+    assert!(status.contains("central (file): 0 pending"), "{status}");
+}
+
+fn cli_status(config: &std::path::Path, dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+        .arg("status")
+        .env("CLAUDE_ENTERPRISE_CONFIG", config)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn audit_ship_with_a_failing_sink_exits_1_with_the_reason_and_status_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = ship_journal(dir.path(), &[5]);
+    // The sink's file lies in a directory that does not exist.
+    let out = dir.path().join("missing/central.jsonl");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, ship_config(&journal_dir, &out)).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+        .args(["audit", "ship", "--once"])
+        .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sink `central` FAILED"), "{stderr}");
+    assert!(stderr.contains("nothing is lost"), "{stderr}");
+    let status = cli_status(&config, dir.path());
+    assert!(status.contains("central (file): 5 pending"), "{status}");
+    assert!(status.contains("oldest unshipped"), "{status}");
+    assert!(status.contains("last error:"), "{status}");
+}
+
+#[test]
+fn audit_sinks_config_errors_name_the_problem() {
+    let run = cli(
+        &["config", "check"],
+        "[[audit.sinks]]\nkind = \"file\"\nname = \"a\"\npath = \"/tmp/x\"\ntoken = \"s3cret\"\n",
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("token"), "{}", run.stderr);
+    let run = cli(
+        &["config", "check"],
+        "[[audit.sinks]]\nkind = \"kafka\"\nname = \"a\"\n",
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("kafka"), "{}", run.stderr);
+    let run = cli(
+        &["config", "check"],
+        "[audit.ship]\nbatch_max_events = 10\n[[audit.sinks]]\nkind = \"cloudwatch\"\nname = \"cw\"\nlog_group = \"/ce/audit\"\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = cli(&["audit", "ship", "--once"], "");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no sink configured"), "{}", run.stderr);
+}
+
+#[test]
+fn session_end_hook_exits_0_and_drains_the_journal_in_the_background() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = ship_journal(dir.path(), &[30]);
+    let out = dir.path().join("central.jsonl");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, ship_config(&journal_dir, &out)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+        .args(["hook", "SessionEnd"])
+        .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"session_id":"s1","hook_event_name":"SessionEnd","reason":"exit"}"#)
+        .unwrap();
+    let hook = child.wait_with_output().unwrap();
+    assert_eq!(
+        hook.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&hook.stderr)
+    );
+    assert!(hook.stdout.is_empty());
+    // The drain runs on after the hook: wait for it (a bound on the wait, not on its speed).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 30 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background drain never shipped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
