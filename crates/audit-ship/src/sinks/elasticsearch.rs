@@ -8,8 +8,8 @@
 //! dead-lettered with the reason Elasticsearch gave and reported. A whole-request 429 or 5xx is
 //! retried; 401/403 are permanent.
 //!
-//! Every document carries `@timestamp` (so the index may be a data stream) and, under
-//! `audit_ship`, the segment and its chain head at read time.
+//! Every document is the encoded event (with the segment's chain head under `ship`, as the
+//! encoder adds it) plus `@timestamp`, so that the index may be a data stream.
 //!
 //! Retention is an ILM policy: [`ilm_policy`] and [`index_template`] give the bodies (hot, then
 //! delete after 365 days for audit and 90 days for errors), printed by
@@ -93,29 +93,23 @@ impl ElasticsearchSink {
     /// (the last one too, as `_bulk` requires).
     fn body(&self, batch: &Batch) -> Vec<u8> {
         let mut body = Vec::with_capacity(batch.bytes() + batch.events.len() * OVERHEAD_BYTES);
-        let ship = json!({
-            "segment": batch.segment,
-            "chain_head": { "seq": batch.head.seq, "hash": batch.head.hash },
-        })
-        .to_string();
         for event in &batch.events {
             let action = json!({ "create": { "_index": self.index, "_id": event.event_id } });
             body.extend_from_slice(action.to_string().as_bytes());
             body.push(b'\n');
-            body.extend_from_slice(&document(&event.bytes, event.timestamp_ms, &ship));
+            body.extend_from_slice(&document(&event.bytes, event.timestamp_ms));
             body.push(b'\n');
         }
         body
     }
 }
 
-/// The event as a document: `{"@timestamp":..,"audit_ship":{..},` then the event's own fields,
-/// byte for byte.
-fn document(event: &[u8], timestamp_ms: i64, ship: &str) -> Vec<u8> {
+/// The event as a document: `{"@timestamp":..,` then the event's own fields, byte for byte.
+fn document(event: &[u8], timestamp_ms: i64) -> Vec<u8> {
     let timestamp = chrono::DateTime::from_timestamp_millis(timestamp_ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
-    let mut doc = format!("{{\"@timestamp\":\"{timestamp}\",\"audit_ship\":{ship}").into_bytes();
+    let mut doc = format!("{{\"@timestamp\":\"{timestamp}\"").into_bytes();
     let inner = event.strip_prefix(b"{").unwrap_or(event);
     if inner.iter().any(|b| !b.is_ascii_whitespace() && *b != b'}') {
         doc.push(b',');
@@ -281,15 +275,11 @@ pub fn index_template(index: &str, policy: &str) -> Value {
                     "hash": { "type": "keyword" },
                     "prev_hash": { "type": "keyword" },
                     "parameters": { "type": "object", "enabled": false },
-                    "audit_ship": {
+                    "ship": {
                         "properties": {
                             "segment": { "type": "keyword" },
-                            "chain_head": {
-                                "properties": {
-                                    "seq": { "type": "long" },
-                                    "hash": { "type": "keyword" }
-                                }
-                            }
+                            "head_seq": { "type": "long" },
+                            "head_hash": { "type": "keyword" }
                         }
                     }
                 }
@@ -324,13 +314,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn document_keeps_the_event_and_adds_timestamp_and_chain_head() {
-        let doc = document(br#"{"event_id":"e1","seq":1}"#, 0, r#"{"segment":"s"}"#);
+    fn document_keeps_the_event_and_adds_its_timestamp() {
+        let doc = document(br#"{"event_id":"e1","seq":1}"#, 0);
         let doc: Value = serde_json::from_slice(&doc).unwrap_or_default();
         assert_eq!(doc["@timestamp"], "1970-01-01T00:00:00.000Z");
         assert_eq!(doc["event_id"], "e1");
-        assert_eq!(doc["audit_ship"]["segment"], "s");
-        let empty = document(b"{}", 0, "{}");
+        let empty = document(b"{}", 0);
         assert!(serde_json::from_slice::<Value>(&empty).is_ok());
     }
 }

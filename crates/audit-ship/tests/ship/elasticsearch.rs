@@ -9,7 +9,9 @@ use audit_ship::sinks::elasticsearch;
 use governance::config::SinkConfig;
 use serde_json::{Value, json};
 
-use super::receivers::{journal, receivers, ship_config, ship_configured, sink_config, strings};
+use super::receivers::{
+    journal, receivers, ship_config, ship_configured, sink_config, strings, without_ship,
+};
 
 fn config(url: &str) -> SinkConfig {
     sink_config(json!({
@@ -48,18 +50,13 @@ async fn what_is_created_is_the_journal_in_order_with_event_ids_as_ids() {
     assert_eq!(report.sinks[0].shipped, 23);
     let received = es.received();
     assert_eq!(strings(&received["es_order"], "/_id"), written.ids());
-    let last = written.events.last().unwrap();
     for line in written.lines() {
         let id = line["event_id"].as_str().unwrap();
         let mut doc = received["es"]["claude-audit"][id].clone();
         let stamp = doc.as_object_mut().unwrap().remove("@timestamp").unwrap();
-        let ship = doc.as_object_mut().unwrap().remove("audit_ship").unwrap();
         // The document is the journal's event plus @timestamp and the chain head.
-        assert_eq!(doc, line);
+        assert_eq!(without_ship(&written, &doc), line);
         assert_eq!(stamp, line["timestamp"]);
-        assert_eq!(ship["chain_head"]["seq"], last.seq);
-        assert_eq!(ship["chain_head"]["hash"], last.hash.as_str());
-        assert!(ship["segment"].as_str().unwrap().starts_with("github-mcp-"));
     }
     es.assert_no_violations();
 }

@@ -173,6 +173,24 @@ pub fn sink_config(value: Value) -> SinkConfig {
     serde_json::from_value(value).unwrap()
 }
 
+/// `shipped` without the `ship` object the encoder adds, after checking that it names the
+/// segment of `written` and its chain head (the journal's last event).
+pub fn without_ship(written: &Written, shipped: &Value) -> Value {
+    let mut shipped = shipped.clone();
+    let ship = shipped
+        .as_object_mut()
+        .and_then(|o| o.remove("ship"))
+        .unwrap_or_else(|| panic!("no chain head under `ship` in {shipped}"));
+    let last = written.events.last().unwrap();
+    assert_eq!(ship["head_seq"], last.seq, "{ship}");
+    assert_eq!(ship["head_hash"], last.hash.as_str(), "{ship}");
+    assert!(
+        ship["segment"].as_str().unwrap().starts_with("github-mcp-"),
+        "{ship}"
+    );
+    shipped
+}
+
 /// The receiver's record as a list of strings at `pointer` within each item of `list`.
 pub fn strings(list: &Value, pointer: &str) -> Vec<String> {
     list.as_array()
