@@ -51,6 +51,13 @@ fn deny(rule: &str, reason: String) -> Refusal {
     Refusal::Denied(Decision::deny(rule, reason))
 }
 
+/// What the caller reads for a page that does not exist, that the account cannot read, or
+/// that is in a space hidden from the caller's roles: one text for all three, so that an
+/// answer never tells a hidden page from a missing one.
+pub fn page_not_found(id: &str) -> String {
+    format!("page {id} was not found (or your account cannot see it)")
+}
+
 /// Whether two space keys name the same space (Confluence keys are case-insensitive).
 pub fn same_key(a: &str, b: &str) -> bool {
     a.to_uppercase() == b.to_uppercase()
@@ -117,14 +124,17 @@ impl Hidden {
             return Ok(());
         }
         match &page.space_key {
-            Some(key) if self.hides(key) => Err(deny(
+            // The caller reads what a missing page would say: naming the space would tell
+            // that the page exists and where. The journal keeps the reason.
+            Some(key) if self.hides(key) => Err(Refusal::Denied(Decision::deny_unseen(
                 SENSITIVE_RULE,
                 format!(
                     "page {} is in the sensitive space {}, which your roles may not see",
                     page.id,
                     key.to_uppercase()
                 ),
-            )),
+                page_not_found(&page.id),
+            ))),
             Some(_) => Ok(()),
             None => Err(deny(
                 SENSITIVE_RULE,

@@ -598,16 +598,32 @@ fn sensitive_spaces_are_invisible_to_other_roles() {
             } else if sees_hr {
                 assert!(!is_error(&result), "{roles:?} {tool}: {text}");
             } else {
-                assert!(
-                    is_error(&result) && text.contains("page 111 is in the sensitive space HR"),
-                    "{roles:?} {tool}: {text}"
-                );
+                assert!(is_error(&result), "{roles:?} {tool}: {text}");
+                assert_refused(&text, &sandbox, "page 111 is in the sensitive space HR");
                 assert_eq!(writes, 0, "{roles:?} {tool}: nothing written");
                 let outcome = last_outcome(&sandbox);
                 assert_eq!(outcome["decision"]["rule"], "confluence.sensitive_spaces");
             }
         }
     }
+    // A page that does not exist reads exactly as the hidden one did: the answer never tells
+    // a page in a hidden space from a missing one.
+    let sandbox = Sandbox::new(&config(&["delivery"], extra));
+    let mut server = sandbox.confluence(&proxy, "cloud");
+    proxy.clear_injections();
+    proxy.inject(
+        "/wiki/api/v2/pages/112?",
+        404,
+        &[],
+        r#"{"errors":[{"status":404,"code":"NOT_FOUND","title":"Not Found","detail":null}]}"#,
+        1,
+    );
+    let missing = server.call("confluence_get_page", json!({"page_id": "112"}));
+    assert!(is_error(&missing));
+    assert_eq!(
+        result_text(&missing).replace("112", "111"),
+        "page 111 was not found (or your account cannot see it)"
+    );
     assert_no_request_violations(&proxy);
 }
 
@@ -863,7 +879,7 @@ fn bad_input_gets_a_clear_error() {
             Box::new(move |p: &RecordingProxy| {
                 p.inject("/wiki/api/v2/pages/999", 404, &[], &not_found, 3)
             }),
-            "page 999 was not found (HTTP 404)",
+            "page 999 was not found (or your account cannot see it)",
         ),
         (
             false,
@@ -1149,10 +1165,8 @@ fn pages_whose_space_is_unknown_are_refused_while_anything_is_hidden() {
             let before = writes(&proxy);
             let result = server.call(tool, args);
             let text = result_text(&result);
-            assert!(
-                is_error(&result) && text.contains(refusal),
-                "{what}, {tool}: {text}"
-            );
+            assert!(is_error(&result), "{what}, {tool}: {text}");
+            assert_refused(&text, &sandbox, refusal);
             assert!(!text.contains("secret plans"), "{what}, {tool}: {text}");
             assert_eq!(writes(&proxy), before, "{what}, {tool}: nothing written");
             let outcome = last_outcome(&sandbox);
@@ -1343,10 +1357,8 @@ fn lookups_by_key_judge_what_came_back() {
         match refusal {
             None => assert!(!is_error(&result), "case {i}: {text}"),
             Some(needle) => {
-                assert!(
-                    is_error(&result) && text.contains(needle),
-                    "case {i}: {text}"
-                );
+                assert!(is_error(&result), "case {i}: {text}");
+                assert_refused(&text, &sandbox, needle);
                 assert!(!text.contains("the body"), "case {i}: {text}");
                 assert_eq!(writes(&proxy), 0, "case {i}: nothing written");
                 if space.is_none() {

@@ -281,7 +281,7 @@ fn guardrails_hold_on_data_center() {
             &[],
             "markdown",
             "<p>x</p>",
-            Some("sensitive space HR"),
+            Some("page 65538 is in the sensitive space HR"),
         ),
         (
             &["hr"],
@@ -341,10 +341,8 @@ fn guardrails_hold_on_data_center() {
                 assert_eq!(puts, 1, "case {i}");
             }
             Some(needle) => {
-                assert!(
-                    is_error(&result) && text.contains(needle),
-                    "case {i}: {text}"
-                );
+                assert!(is_error(&result), "case {i}: {text}");
+                assert_refused(&text, &sandbox, needle);
                 assert_eq!(puts, 0, "case {i}: nothing sent");
             }
         }
@@ -489,10 +487,8 @@ fn data_center_refuses_what_is_not_a_visible_page() {
         let before = proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len();
         let result = server.call(tool, args.clone());
         let text = result_text(&result);
-        assert!(
-            is_error(&result) && text.contains(refusal),
-            "{tool} {args}: {text}"
-        );
+        assert!(is_error(&result), "{tool} {args}: {text}");
+        assert_refused(&text, &sandbox, refusal);
         assert!(!text.contains("the body"), "{tool}: {text}");
         let after = proxy.requests_to("POST", "/").len() + proxy.requests_to("PUT", "/").len();
         assert_eq!(after, before, "{tool} {args}: nothing written");

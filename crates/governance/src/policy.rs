@@ -19,6 +19,11 @@ pub struct Decision {
     /// Why, in words a user can act on. Empty for plain allows.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// What the caller is told instead of the rule and the reason, when even the reason would
+    /// tell too much (that a hidden page exists, and where). The audit trail keeps the rule and
+    /// the reason; only the caller's answer changes.
+    #[serde(skip)]
+    pub shown: Option<String>,
 }
 
 impl Decision {
@@ -28,6 +33,7 @@ impl Decision {
             allowed: true,
             rule: rule.into(),
             reason: String::new(),
+            shown: None,
         }
     }
 
@@ -37,6 +43,20 @@ impl Decision {
             allowed: false,
             rule: rule.into(),
             reason: reason.into(),
+            shown: None,
+        }
+    }
+
+    /// A deny by `rule` that tells the caller only `shown`: the journal records the reason,
+    /// the caller learns nothing the answer for a missing resource would not tell.
+    pub fn deny_unseen(
+        rule: impl Into<String>,
+        reason: impl Into<String>,
+        shown: impl Into<String>,
+    ) -> Self {
+        Self {
+            shown: Some(shown.into()),
+            ..Self::deny(rule, reason)
         }
     }
 }

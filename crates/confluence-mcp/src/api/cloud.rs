@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::{
     Comment, ConfluenceApi, Created, Located, NewPageRequest, Space, UpdateRequest, first_id,
-    is_id, read_me, same_page,
+    is_id, page_error, read_me, same_page,
 };
 use crate::{
     page::{Current, EditRestrictions, Me, Page, text},
@@ -192,7 +192,7 @@ impl ConfluenceApi for Cloud {
         let restrictions = self.client.get(&restriction_path, &[], &restriction_what);
         let state = self.client.get(&state_path, &state_query, &state_what);
         let (page, restrictions, state) = tokio::join!(page, restrictions, state);
-        let v = page.map_err(upstream)?;
+        let v = page.map_err(page_error(id))?;
         let mut page = Page::from_v2(&v);
         same_page(id, &page)?;
         if !v["labels"]["results"].is_array() {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     Comment, ConfluenceApi, Created, Located, NewPageRequest, Space, UpdateRequest, first_id,
-    read_me, same_page,
+    page_error, read_me, same_page,
 };
 use crate::{
     page::{Current, EditRestrictions, Me, Page, text},
@@ -39,7 +39,7 @@ impl DataCenter {
                 &format!("page {id}"),
             )
             .await
-            .map_err(upstream)?;
+            .map_err(page_error(id))?;
         let page = Page::from_v1(&v);
         same_page(id, &page)?;
         // v1 serves every content type by id; a comment or an attachment is not a page.

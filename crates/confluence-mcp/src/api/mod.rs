@@ -196,6 +196,15 @@ pub fn is_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Confluence's failure to read page `id`: a 404 reads exactly as a page in a hidden space
+/// does ([`crate::plan::page_not_found`]), so that the two cannot be told apart.
+fn page_error(id: &str) -> impl FnOnce(AtlassianError) -> ToolError + '_ {
+    move |error| match error.http_status() {
+        404 => ToolError::NotFound(crate::plan::page_not_found(id)),
+        _ => upstream(error),
+    }
+}
+
 /// Refuses an answer about another page than the one asked for: checks made on it would not
 /// be checks of the page written to.
 fn same_page(asked: &str, answered: &Page) -> Result<(), ToolError> {

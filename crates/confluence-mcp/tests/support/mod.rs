@@ -228,6 +228,35 @@ pub fn last_outcome(sandbox: &Sandbox) -> Value {
         .expect("an outcome event")
 }
 
+/// Checks that a call was refused with `expected`. A refusal for a page in a hidden space
+/// ("page 111 is in the sensitive space HR") is the journal's reason only: the caller reads
+/// what a missing page would say, and never the space.
+pub fn assert_refused(text: &str, sandbox: &Sandbox, expected: &str) {
+    let Some((_, page)) = expected
+        .split_once("page ")
+        .filter(|(_, rest)| rest.contains(" is in the sensitive space "))
+    else {
+        assert!(text.contains(expected), "expected `{expected}` in: {text}");
+        return;
+    };
+    let id = page.split(' ').next().unwrap_or_default();
+    assert!(
+        text.contains(&format!(
+            "page {id} was not found (or your account cannot see it)"
+        )),
+        "a hidden page reads as a missing one: {text}"
+    );
+    assert!(!text.contains("sensitive"), "{text}");
+    let outcome = last_outcome(sandbox);
+    assert_eq!(outcome["result"], "denied", "{outcome}");
+    assert!(
+        outcome["decision"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains(expected)),
+        "the journal keeps the reason: {outcome}"
+    );
+}
+
 /// Fails when Prism flagged any request (those answered by an injection included), or
 /// answered one with 400 or 422.
 pub fn assert_no_request_violations(proxy: &RecordingProxy) {

@@ -213,8 +213,9 @@ pub enum ToolError {
     /// The arguments do not fit the tool's schema, or break one of its limits.
     #[error("invalid arguments: {0}")]
     InvalidArguments(String),
-    /// A policy rule refused the call.
-    #[error("denied by policy rule `{}`: {}", .0.rule, .0.reason)]
+    /// A policy rule refused the call. The caller reads the decision's `shown` text when it
+    /// has one, else the rule and the reason.
+    #[error("{}", denial_text(.0))]
     Denied(Decision),
     /// The thing asked for does not exist (or the token cannot see it).
     #[error("{0}")]
@@ -230,6 +231,16 @@ pub enum ToolError {
     Unavailable(String),
 }
 
+fn denial_text(decision: &Decision) -> String {
+    match &decision.shown {
+        Some(shown) => shown.clone(),
+        None => format!(
+            "denied by policy rule `{}`: {}",
+            decision.rule, decision.reason
+        ),
+    }
+}
+
 impl ToolError {
     /// The same error with its message cleaned like every string that leaves the process:
     /// upstream error bodies can echo credentials and carry hidden characters.
@@ -240,7 +251,13 @@ impl ToolError {
             | ToolError::Unauthorized(text)
             | ToolError::Upstream(text)
             | ToolError::Unavailable(text) => text,
-            ToolError::Denied(decision) => &mut decision.reason,
+            ToolError::Denied(decision) => {
+                let mut cleaned = clean_text(&mut decision.reason, Scrub::All);
+                if let Some(shown) = &mut decision.shown {
+                    cleaned += clean_text(shown, Scrub::All);
+                }
+                return (self, cleaned);
+            }
         };
         let cleaned = clean_text(text, Scrub::All);
         (self, cleaned)
