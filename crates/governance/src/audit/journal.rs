@@ -22,7 +22,7 @@
 use std::{
     fs::{File, OpenOptions},
     io::{Read, Seek, SeekFrom, Write},
-    os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt},
+    os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt},
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -627,6 +627,18 @@ fn continue_segment(path: &Path) -> Result<Segment, AuditError> {
                 });
             }
         }
+    }
+    // Retention (audit-ship) deletes a shipped segment under its lock: one deleted while this
+    // process waited would take events nobody reads. A fresh segment is opened instead.
+    let inode = |m: std::fs::Metadata| (m.dev(), m.ino());
+    if std::fs::metadata(path).ok().map(inode) != file.metadata().ok().map(inode) {
+        return Err(AuditError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the segment was deleted while waiting for its lock",
+            ),
+        });
     }
     if created && let Some(dir) = path.parent() {
         sync_dir(dir);

@@ -437,3 +437,33 @@ fn short_lived_writers_continue_a_named_segment_in_turn() {
         "not json\n"
     );
 }
+
+/// Regression: retention (audit-ship) deletes a shipped named segment under its lock; a hook
+/// that was waiting for that lock must not append to the deleted file, where nobody would
+/// ever read its event.
+#[test]
+fn a_named_segment_deleted_while_waiting_for_its_lock_sends_the_event_to_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = dir.path().join("claude-code-s9.jsonl");
+    let journal = Journal::open_named(dir.path(), "claude-code", "claude-code-s9").unwrap();
+    journal.append(event(1), false).unwrap();
+    drop(journal);
+    // Retention's side: holds the segment's lock.
+    let held = File::open(&named).unwrap();
+    held.lock().unwrap();
+    let hook = std::thread::spawn({
+        let dir = dir.path().to_owned();
+        move || {
+            let journal = Journal::open_named(&dir, "claude-code", "claude-code-s9").unwrap();
+            journal.append(event(2), false).unwrap();
+        }
+    });
+    // Let the hook start waiting (well within its 200 ms), then delete under the lock.
+    std::thread::sleep(Duration::from_millis(50));
+    std::fs::remove_file(&named).unwrap();
+    drop(held);
+    hook.join().unwrap();
+    let found = ids(&read_events(dir.path()).unwrap());
+    assert!(found.contains("e2"), "the event went to the deleted file: {found:?}");
+    assert_intact(dir.path(), "after the delete");
+}
