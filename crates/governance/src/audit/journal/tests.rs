@@ -464,6 +464,9 @@ fn a_named_segment_deleted_while_waiting_for_its_lock_sends_the_event_to_a_fresh
     drop(held);
     hook.join().unwrap();
     let found = ids(&read_events(dir.path()).unwrap());
-    assert!(found.contains("e2"), "the event went to the deleted file: {found:?}");
+    assert!(
+        found.contains("e2"),
+        "the event went to the deleted file: {found:?}"
+    );
     assert_intact(dir.path(), "after the delete");
 }
