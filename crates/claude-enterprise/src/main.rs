@@ -124,6 +124,11 @@ enum AuditCommand {
         /// No progress on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Print the ILM policies and index templates that set the central retention of the
+        /// `elasticsearch` sinks (audit 365 days, errors 90), as Kibana console requests, and
+        /// exit without shipping.
+        #[arg(long, conflicts_with_all = ["follow", "timeout"])]
+        print_ilm: bool,
         /// Journal directory (default: from the config).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -228,11 +233,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command:
                 AuditCommand::Ship {
+                    print_ilm: true,
+                    sink,
+                    ..
+                },
+        } => ship::print_ilm(sink.as_deref()),
+        Command::Audit {
+            command:
+                AuditCommand::Ship {
                     once: _,
                     follow,
                     sink,
                     timeout,
                     quiet,
+                    print_ilm: false,
                     dir,
                 },
         } => ship::run(ship::ShipArgs {

@@ -24,6 +24,41 @@ pub struct ShipArgs {
     pub quiet: bool,
 }
 
+/// `audit ship --print-ilm`: for each `elasticsearch` sink (or only `sink`), the requests that
+/// set its central retention (ILM policy, index template), in the Kibana console's form.
+pub fn print_ilm(sink: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = Config::load()?.config;
+    let mut out = String::new();
+    let mut printed = 0;
+    for entry in &config.audit.sinks {
+        let governance::config::SinkConfig::Elasticsearch(es) = entry else {
+            continue;
+        };
+        if sink.is_some_and(|name| name != es.name) {
+            continue;
+        }
+        out.push_str(&format!("# sink {} ({})\n", es.name, es.url));
+        for (request, body) in audit_ship::sinks::elasticsearch::retention_requests(es) {
+            out.push_str(&format!(
+                "{request}\n{}\n\n",
+                serde_json::to_string_pretty(&body)?
+            ));
+        }
+        printed += 1;
+    }
+    if printed == 0 {
+        anyhow::bail!(
+            "no [[audit.sinks]] entry of kind `elasticsearch`{}",
+            match sink {
+                Some(name) => format!(" named `{name}`"),
+                None => String::new(),
+            }
+        );
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `audit ship`. Exit 0 when every sink reached the end of the journal, 1 when one is
 /// still failing or a segment is quarantined (nothing lost: the next run resumes).
 pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
