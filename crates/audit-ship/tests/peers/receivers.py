@@ -11,8 +11,11 @@ package registries), so this one small HTTP server answers as the vendors docume
   application/x-ndjson), per-item results in "items" as the bulk API documents them (201
   created, 409 version_conflict_engine_exception for an existing _id under "create", 429
   es_rejected_execution_exception, 400 document_parsing_exception), PUT /_index_template/<name>
-  and PUT /_ilm/policy/<name> with the request shapes checked (the shapes of Elastic's
-  published API description, written down here in code).
+  and PUT /_ilm/policy/<name> with the request shapes checked. The shapes are those of Elastic's
+  published API description (elastic/elasticsearch-specification: _global.bulk OperationBase /
+  WriteOperation / ResponseItem, the indices.put_index_template request body and
+  IndexTemplateMapping, ilm Policy / Phases / Phase / Actions / RolloverAction), written down
+  here in code: the description itself is not vendored and CI has no internet.
 - OTLP/HTTP logs: POST /v1/logs with application/x-protobuf (decoded with the official
   opentelemetry-proto package's ExportLogsServiceRequest) or application/json (parsed into the
   same message), answering ExportLogsServiceResponse in the request's encoding.
@@ -396,6 +399,8 @@ class Handler(BaseHTTPRequestHandler):
         policy = body.get("policy", {})
         if not isinstance(policy, dict) or any(k not in ("phases", "_meta") for k in policy):
             problems.append("policy holds phases and _meta")
+        elif "phases" not in policy:
+            problems.append("policy.phases is required")
         phases = policy.get("phases", {}) if isinstance(policy, dict) else {}
         for phase, spec in phases.items():
             if phase not in ("hot", "warm", "cold", "frozen", "delete"):
@@ -407,8 +412,12 @@ class Handler(BaseHTTPRequestHandler):
             if age is not None and not (isinstance(age, str) and re.fullmatch(r"\d+(d|h|m|s|ms|micros|nanos)", age)):
                 problems.append(f"phase {phase} min_age {age!r} is not a duration")
             for action in spec.get("actions", {}):
-                if action not in ("rollover", "set_priority", "delete", "forcemerge", "shrink", "readonly", "allocate", "migrate", "unfollow", "searchable_snapshot", "wait_for_snapshot", "downsample"):
+                if action not in ("allocate", "delete", "downsample", "freeze", "forcemerge", "migrate", "readonly", "rollover", "set_priority", "searchable_snapshot", "shrink", "unfollow", "wait_for_snapshot"):
                     problems.append(f"phase {phase}: unknown action {action!r}")
+            rollover = spec.get("actions", {}).get("rollover", {})
+            for key in rollover:
+                if key not in ("max_size", "max_primary_shard_size", "max_age", "max_docs", "max_primary_shard_docs", "min_size", "min_primary_shard_size", "min_age", "min_docs", "min_primary_shard_docs"):
+                    problems.append(f"phase {phase}: unknown rollover condition {key!r}")
         if problems:
             violation(f"ILM policy {name}: " + "; ".join(problems))
             return self.es_error(400, "x_content_parse_exception", "; ".join(problems))
