@@ -169,35 +169,80 @@ impl Shipper {
             Mode::Once => {
                 let mut report = ShipReport::default();
                 for entry in &self.sinks {
-                    report.sinks.push(self.ship_sink(entry, mode).await);
+                    report.sinks.push(self.ship_once(entry).await);
                 }
                 Ok(report)
             }
-            Mode::Follow => {
-                let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
-                loop {
-                    for entry in &self.sinks {
-                        let report = self.ship_sink(entry, mode).await;
-                        if let Some(e) = &report.error {
-                            eprintln!("audit ship: {}: {e}", report.name);
-                        }
-                    }
-                    tokio::time::sleep(poll).await;
-                }
-            }
+            Mode::Follow => self.follow().await,
         }
     }
 
-    /// One pass over the journal for one sink.
-    async fn ship_sink(&self, entry: &SinkEntry, mode: Mode) -> SinkReport {
+    /// `--once` for one sink: lock, prepare, one pass, record the outcome.
+    async fn ship_once(&self, entry: &SinkEntry) -> SinkReport {
         let started = Instant::now();
+        let (dir, mut report) = self.start(entry);
+        let outcome = async {
+            let _lock = self.lock(&dir, &report.name, Mode::Once).await?;
+            self.retry(entry.sink.as_ref(), "prepare", || entry.sink.prepare())
+                .await?;
+            self.pass(entry, &dir, Mode::Once, &mut report).await
+        }
+        .await;
+        self.finish(&dir, &mut report, outcome, started);
+        report
+    }
+
+    /// `--follow`: every sink's lock held for the whole run (waited for), each prepared once
+    /// it can be, then a pass over the journal per poll interval. A failing sink is retried at
+    /// the next poll; the others go on.
+    async fn follow(&self) -> Result<ShipReport, ShipError> {
+        let mut locks = Vec::new();
+        for entry in &self.sinks {
+            let dir = SinkDir::new(&self.dir, entry.sink.name());
+            match self.lock(&dir, entry.sink.name(), Mode::Follow).await {
+                Ok(lock) => locks.push(lock),
+                Err(Stop(e)) => return Err(ShipError::BadSink(e)),
+            }
+        }
+        let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
+        let mut prepared = vec![false; self.sinks.len()];
+        loop {
+            for (entry, prepared) in self.sinks.iter().zip(prepared.iter_mut()) {
+                let started = Instant::now();
+                let (dir, mut report) = self.start(entry);
+                let outcome = async {
+                    if !*prepared {
+                        self.retry(entry.sink.as_ref(), "prepare", || entry.sink.prepare())
+                            .await?;
+                        *prepared = true;
+                    }
+                    self.pass(entry, &dir, Mode::Follow, &mut report).await
+                }
+                .await;
+                self.finish(&dir, &mut report, outcome, started);
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    fn start(&self, entry: &SinkEntry) -> (SinkDir, SinkReport) {
         let name = entry.sink.name().to_owned();
-        let mut report = SinkReport {
-            name: name.clone(),
+        let dir = SinkDir::new(&self.dir, &name);
+        let report = SinkReport {
+            name,
             ..SinkReport::default()
         };
-        let dir = SinkDir::new(&self.dir, &name);
-        let outcome = self.ship_locked(entry, &dir, mode, &mut report).await;
+        (dir, report)
+    }
+
+    /// Records a pass's outcome in the sink's `state.json` and on stderr.
+    fn finish(
+        &self,
+        dir: &SinkDir,
+        report: &mut SinkReport,
+        outcome: Result<(), Stop>,
+        started: Instant,
+    ) {
         report.elapsed = started.elapsed();
         let mut state = dir.state().unwrap_or_default();
         match outcome {
@@ -208,44 +253,52 @@ impl Shipper {
                 report.error = Some(message);
             }
         }
-        if report.shipped + report.duplicates + report.dead_lettered > 0 {
+        let moved = report.shipped + report.duplicates + report.dead_lettered > 0;
+        if moved {
             state.last_success_at = Some(now());
         }
-        if let Err(e) = dir.set_state(&state) {
+        if let Err(e) = dir.create().and_then(|()| dir.set_state(&state)) {
             tracing::warn!("{e}");
         }
-        if self.progress {
-            eprintln!("{}", summary_line(&report));
+        if self.progress && (moved || report.error.is_some() || !report.quarantined.is_empty()) {
+            eprintln!("{}", summary_line(report));
         }
-        report
     }
 
-    async fn ship_locked(
+    /// The sink's lock: refused at once with [`Mode::Once`], waited for with [`Mode::Follow`].
+    async fn lock(&self, dir: &SinkDir, name: &str, mode: Mode) -> Result<File, Stop> {
+        let mut said = false;
+        loop {
+            match dir.try_lock()? {
+                Some(lock) => return Ok(lock),
+                None if mode == Mode::Once => {
+                    return Err(Stop(format!(
+                        "another shipper is shipping sink `{name}` (it holds {}); nothing was sent",
+                        dir.path().join("lock").display()
+                    )));
+                }
+                None => {
+                    if !said && self.progress {
+                        eprintln!(
+                            "audit ship: {name}: another shipper holds {}; waiting for it",
+                            dir.path().join("lock").display()
+                        );
+                        said = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)).await;
+                }
+            }
+        }
+    }
+
+    /// One pass over the journal's segments for one sink (its lock held).
+    async fn pass(
         &self,
         entry: &SinkEntry,
         dir: &SinkDir,
         mode: Mode,
         report: &mut SinkReport,
     ) -> Result<(), Stop> {
-        let _lock = loop {
-            match dir.try_lock()? {
-                Some(lock) => break lock,
-                None if mode == Mode::Once => {
-                    return Err(Stop(format!(
-                        "another shipper is shipping sink `{}` (it holds {}); nothing was sent",
-                        report.name,
-                        dir.path().join("lock").display()
-                    )));
-                }
-                None => {
-                    tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)).await;
-                }
-            }
-        };
-        self.retry(entry.sink.as_ref(), mode, "prepare", || {
-            entry.sink.prepare()
-        })
-        .await?;
         let segments = segments(&self.dir).map_err(|e| Stop(e.to_string()))?;
         let mut progress = Progress::new(self.progress, &report.name);
         for segment in segments {
@@ -340,10 +393,8 @@ impl Shipper {
                         }],
                     }
                 } else {
-                    self.retry(entry.sink.as_ref(), mode, "send", || {
-                        entry.sink.send(&batch)
-                    })
-                    .await?
+                    self.retry(entry.sink.as_ref(), "send", || entry.sink.send(&batch))
+                        .await?
                 };
                 dir.dead_letter(&batch, &delivery)?;
                 let (delivered, duplicates, dead) = delivery.counts(batch.events.len());
@@ -393,15 +444,8 @@ impl Shipper {
         Ok(())
     }
 
-    /// Runs `op` until it succeeds, a permanent error, or (with [`Mode::Once`]) the retries
-    /// run out. `--follow` retries without end.
-    async fn retry<T, F, Fut>(
-        &self,
-        sink: &dyn Sink,
-        mode: Mode,
-        what: &str,
-        mut op: F,
-    ) -> Result<T, Stop>
+    /// Runs `op` until it succeeds, a permanent error, or the retries run out.
+    async fn retry<T, F, Fut>(&self, sink: &dyn Sink, what: &str, mut op: F) -> Result<T, Stop>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SinkError>>,
@@ -412,11 +456,11 @@ impl Shipper {
                 self.config.retry_max_ms.max(self.config.retry_initial_ms),
             ))
             .with_jitter();
-        let builder = match mode {
-            Mode::Once => builder.with_max_times(self.config.retry_max_attempts as usize),
-            Mode::Follow => builder.without_max_times(),
-        };
-        let mut backoff = builder.build();
+        // Bounded in both modes: `--follow` tries a failing sink again at its next poll,
+        // so that one sink down does not hold the others up.
+        let mut backoff = builder
+            .with_max_times(self.config.retry_max_attempts as usize)
+            .build();
         let mut attempts = 0u32;
         loop {
             attempts += 1;

@@ -415,3 +415,68 @@ fn session_end_hook_exits_0_and_drains_the_journal_in_the_background() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn audit_ship_follow_tails_new_events_and_holds_the_sink_against_a_second_shipper() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = ship_journal(dir.path(), &[10]);
+    let out = dir.path().join("central.jsonl");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\ndir = {:?}\n[audit.ship]\npoll_interval_ms = 50\nbatch_max_age_ms = 0\n\
+             [[audit.sinks]]\nkind = \"file\"\nname = \"central\"\npath = {:?}\n",
+            journal_dir.display().to_string(),
+            out.display().to_string()
+        ),
+    )
+    .unwrap();
+    let ship = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"));
+        command
+            .arg("audit")
+            .arg("ship")
+            .args(args)
+            .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let mut follow = ship(&["--follow"]).spawn().unwrap();
+    let shipped = || std::fs::read_to_string(&out).map_or(0, |t| t.lines().count());
+    let wait_for = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while shipped() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} shipped",
+                shipped()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for(10);
+    // New events, from a new writer: tailed.
+    ship_journal(dir.path(), &[7]);
+    wait_for(17);
+    // The follower holds the sink: a second shipper is refused, saying why.
+    let second = ship(&["--once"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another shipper"), "{stderr}");
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    let (_, order) = journal_by_id(&journal_dir);
+    let ids: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, order);
+}

@@ -34,9 +34,9 @@ pub struct ShipConfig {
     pub retry_initial_ms: u64,
     /// Longest retry delay in milliseconds.
     pub retry_max_ms: u64,
-    /// Retries of one batch before `--once` gives up on the sink for this run (nothing is
-    /// lost: the checkpoint stays, the next run sends the batch again). `--follow` retries
-    /// without end.
+    /// Retries of one batch before the shipper gives up on the sink for this run (`--once`)
+    /// or until its next poll (`--follow`). Nothing is lost: the checkpoint stays, the batch is
+    /// sent again.
     pub retry_max_attempts: u32,
     /// With `--follow`: how often, in milliseconds, the journal is checked for new events.
     pub poll_interval_ms: u64,
