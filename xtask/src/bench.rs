@@ -7,8 +7,9 @@
 //! the same moto, and jira-mcp (and confluence-mcp) beside sooperset's mcp-atlassian against
 //! the same Prism on Atlassian's specs (spawn, RSS, latency of the named calls); then the
 //! audit journal's durable appends (events/s with 1, 8 and 64 concurrent writers, and the
-//! p50/p99 an append adds), on the state disk and on tmpfs. `--only
-//! github|aws|atlassian|journal` runs one section. Timing is wall-clock on this machine: read
+//! p50/p99 an append adds), on the state disk and on tmpfs; then the audit shipper's events/s
+//! to the file sink and to moto's CloudWatch Logs. `--only
+//! github|aws|atlassian|journal|ship` runs one section. Timing is wall-clock on this machine: read
 //! the ratios.
 
 use std::{
@@ -361,7 +362,7 @@ fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Re
 }
 
 /// The comparisons `--only` can pick.
-const SECTIONS: &[&str] = &["github", "aws", "atlassian", "journal"];
+const SECTIONS: &[&str] = &["github", "aws", "atlassian", "journal", "ship"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let usage = || {
@@ -383,7 +384,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let wanted = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let peers = peers_dir();
-    let servers = wanted("github") || wanted("aws") || wanted("atlassian");
+    let servers = wanted("github") || wanted("aws") || wanted("atlassian") || wanted("ship");
     if servers {
         install(
             &peers,
@@ -431,6 +432,16 @@ pub fn run(args: &[String]) -> Result<()> {
             "journal_bench",
         ]))?;
     }
+    if wanted("ship") {
+        crate::run(Command::new(&cargo).current_dir(root()).args([
+            "build",
+            "--release",
+            "-p",
+            "audit-ship",
+            "--example",
+            "ship_bench",
+        ]))?;
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
@@ -447,6 +458,9 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         if wanted("journal") {
             bench_journal(&target, &state)?;
+        }
+        if wanted("ship") {
+            bench_ship(&peers, &target, &state)?;
         }
         Ok(())
     })();
@@ -848,6 +862,60 @@ fn bench_journal(target: &Path, state: &Path) -> Result<()> {
     }
     println!("  (a write call makes two durable appends: its intent and its outcome)");
     Ok(())
+}
+
+/// The shipper draining a journal once: to the file sink (fsync per batch) and to moto's
+/// CloudWatch Logs (one PutLogEvents per batch of up to 1,000 events).
+fn bench_ship(peers: &Path, target: &Path, state: &Path) -> Result<()> {
+    let program = target.join("release/examples/ship_bench");
+    let (mut moto, url) = start_moto(peers)?;
+    println!("\naudit shipper: one drain of a fresh journal (default [audit.ship] batching)");
+    println!(
+        "  {:<22} {:>8} {:>9} {:>10}",
+        "sink", "events", "seconds", "events/s"
+    );
+    let measured = (|| -> Result<()> {
+        for (sink, events) in [("file", 20_000u64), ("cloudwatch (moto)", 20_000)] {
+            let dir = state.join("ship-journal");
+            let _ = std::fs::remove_dir_all(&dir);
+            let out_file = state.join("ship-out.jsonl");
+            let _ = std::fs::remove_file(&out_file);
+            let (kind, to) = match sink {
+                "file" => ("file", out_file.display().to_string()),
+                _ => ("cloudwatch", url.clone()),
+            };
+            let out = Command::new(&program)
+                .arg(&dir)
+                .args([events.to_string(), kind.to_owned(), to])
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "ship_bench failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let result: Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| format!("ship_bench printed no JSON ({e})"))?;
+            println!(
+                "  {:<22} {:>8} {:>9.2} {:>10}",
+                sink,
+                result["events"],
+                result["seconds"].as_f64().unwrap_or(f64::NAN),
+                result["events_per_s"],
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        Ok(())
+    })();
+    for child in &mut moto {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    measured
 }
 
 fn tempdir() -> Result<PathBuf> {
