@@ -260,7 +260,8 @@ impl Shipper {
         if let Err(e) = dir.create().and_then(|()| dir.set_state(&state)) {
             tracing::warn!("{e}");
         }
-        if self.progress && (moved || report.error.is_some() || !report.quarantined.is_empty()) {
+        // Quarantines are said when found (`quarantine`), not again at every poll.
+        if self.progress && (moved || report.error.is_some()) {
             eprintln!("{}", summary_line(report));
         }
     }
