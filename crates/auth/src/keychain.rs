@@ -162,6 +162,37 @@ impl Keychain {
             .map_err(|e| self.fail(e))
     }
 
+    /// The plain secret stored under `user` (an entry that is not a tool's, such as an audit
+    /// sink's token: `audit-sink/<name>`), held from now on; `None` when there is none.
+    pub fn load_secret(&self, user: &str) -> Result<Option<String>> {
+        let entry = self.entry(user).map_err(|e| self.fail(e))?;
+        match entry.get_password() {
+            Ok(secret) => {
+                crate::held::hold(&secret);
+                Ok(Some(secret))
+            }
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Stores `secret` as the plain entry `user`, replacing any earlier one.
+    pub fn save_secret(&self, user: &str, secret: &str) -> Result<()> {
+        crate::held::hold(secret);
+        self.entry(user)
+            .and_then(|e| e.set_password(secret))
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Deletes the plain entry `user`; `false` when there was none.
+    pub fn delete_secret(&self, user: &str) -> Result<bool> {
+        match self.entry(user).and_then(|e| e.delete_credential()) {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// Deletes the entry of `tool`; `false` when there was none.
     pub fn delete(&self, tool: Tool) -> Result<bool> {
         match self.entry(tool.name()).and_then(|e| e.delete_credential()) {

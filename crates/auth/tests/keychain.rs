@@ -78,3 +78,21 @@ fn an_unreadable_entry_names_the_login_command() {
     );
     keychain.delete(Tool::Github).unwrap();
 }
+
+#[test]
+fn a_plain_secret_round_trips_is_held_and_deletes() {
+    let keychain = keychain();
+    let user = "audit-sink/splunk";
+    assert_eq!(keychain.load_secret(user).unwrap(), None);
+    keychain.save_secret(user, "hec-token-0123456789").unwrap();
+    assert_eq!(
+        keychain.load_secret(user).unwrap().as_deref(),
+        Some("hec-token-0123456789")
+    );
+    let mut text = "echoed hec-token-0123456789 back".to_owned();
+    auth::held::redact_held(&mut text);
+    assert_eq!(text, "echoed [REDACTED] back");
+    assert!(keychain.delete_secret(user).unwrap());
+    assert!(!keychain.delete_secret(user).unwrap());
+    assert_eq!(keychain.load_secret(user).unwrap(), None);
+}

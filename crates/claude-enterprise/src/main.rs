@@ -133,6 +133,16 @@ enum AuditCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Store the secret of an HTTP audit sink (Splunk HEC token, Elasticsearch API key or
+    /// password, OTLP headers as `k=v,k2=v2`), read from stdin, in the keychain as
+    /// `audit-sink/<NAME>`: used when the sink's environment variable is unset.
+    SinkSecret {
+        /// The sink's `name` in `[[audit.sinks]]`.
+        name: String,
+        /// Delete the stored secret instead.
+        #[arg(long)]
+        delete: bool,
+    },
     /// Verify every segment's hash chain. Exit 0 when intact, 1 at the first break.
     Verify {
         /// First cut torn last lines left by crashed writers (kept in `<segment>.torn`).
@@ -256,6 +266,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout,
             quiet,
         }),
+        Command::Audit {
+            command: AuditCommand::SinkSecret { name, delete },
+        } => ship::sink_secret(&name, delete),
         Command::Audit {
             command: AuditCommand::Verify { repair, dir },
         } => {

@@ -59,6 +59,34 @@ pub fn print_ilm(sink: Option<&str>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `audit sink-secret NAME [--delete]`: stores the secret of sink `name` (read from stdin) in
+/// the keychain as `audit-sink/<name>`, where the HTTP sinks look when their variable is unset.
+pub fn sink_secret(name: &str, delete: bool) -> anyhow::Result<ExitCode> {
+    let config = Config::load()?.config;
+    if !config.audit.sinks.iter().any(|s| s.name() == name) {
+        anyhow::bail!("no [[audit.sinks]] entry is named `{name}`");
+    }
+    let keychain = auth::keychain::Keychain::open(&config.keychain)?;
+    let user = audit_ship::sinks::keychain_user(name);
+    if delete {
+        let deleted = keychain.delete_secret(&user)?;
+        eprintln!(
+            "{user}: {}",
+            if deleted { "deleted" } else { "there was none" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut secret = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut secret)?;
+    let secret = secret.trim();
+    if secret.is_empty() {
+        anyhow::bail!("no secret on stdin");
+    }
+    keychain.save_secret(&user, secret)?;
+    eprintln!("{user}: stored in the keychain ({})", keychain.backend());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `audit ship`. Exit 0 when every sink reached the end of the journal, 1 when one is
 /// still failing or a segment is quarantined (nothing lost: the next run resumes).
 pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
@@ -76,6 +104,7 @@ pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
             &config.audit.sinks,
             &config.audit.ship,
             args.sink.as_deref(),
+            Some(&config.keychain),
         )
         .await?;
         let shipper =

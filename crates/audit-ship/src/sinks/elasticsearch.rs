@@ -56,29 +56,35 @@ impl std::fmt::Debug for ElasticsearchSink {
 
 impl ElasticsearchSink {
     /// The sink of `config`, credentials read from `api_key_env`, or `username` with
-    /// `password_env`; none when neither is set (a cluster open on a private network).
-    pub fn from_config(config: &ElasticsearchSinkConfig) -> Result<Self, SinkError> {
-        let missing = |var: &str| {
-            SinkError::permanent(format!(
-                "sink {}: the environment variable {var} is not set",
-                config.name
-            ))
-        };
+    /// `password_env`, each falling back to the keychain entry `audit-sink/<name>` (when
+    /// `keychain` is given); with neither configured, the keychain entry is an API key if there
+    /// is one, else no authentication (a cluster open on a private network).
+    pub fn from_config(
+        config: &ElasticsearchSinkConfig,
+        keychain: Option<&auth::config::KeychainConfig>,
+    ) -> Result<Self, SinkError> {
         let credentials = if let Some(var) = &config.api_key_env {
-            Credentials::ApiKey(web::env_secret(var).ok_or_else(|| missing(var))?)
+            Credentials::ApiKey(
+                web::secret(&config.name, Some(var), keychain)
+                    .ok_or_else(|| web::missing_secret(&config.name, var))?,
+            )
         } else if let Some(user) = &config.username {
             let var = config
                 .password_env
                 .as_deref()
                 .unwrap_or("ELASTICSEARCH_PASSWORD");
-            let password = web::env_secret(var).ok_or_else(|| missing(var))?;
+            let password = web::secret(&config.name, Some(var), keychain)
+                .ok_or_else(|| web::missing_secret(&config.name, var))?;
             auth::held::hold_basic(user, &password);
             Credentials::Basic {
                 user: user.clone(),
                 password,
             }
         } else {
-            Credentials::None
+            match web::secret(&config.name, None, keychain) {
+                Some(key) => Credentials::ApiKey(key),
+                None => Credentials::None,
+            }
         };
         Ok(Self {
             name: config.name.clone(),

@@ -8,6 +8,8 @@ pub mod otlp;
 pub mod splunk_hec;
 mod web;
 
+pub use web::keychain_user;
+
 use std::sync::Arc;
 
 use governance::config::{ShipConfig, SinkConfig};
@@ -24,11 +26,13 @@ pub struct BuildError {
     pub message: String,
 }
 
-/// Builds the configured sinks (`only`: just the one of that name).
+/// Builds the configured sinks (`only`: just the one of that name). The HTTP sinks read their
+/// secrets from the environment, else from `keychain` (`audit-sink/<name>`) when given.
 pub async fn build(
     sinks: &[SinkConfig],
     ship: &ShipConfig,
     only: Option<&str>,
+    keychain: Option<&auth::config::KeychainConfig>,
 ) -> Result<Vec<SinkEntry>, BuildError> {
     let mut out = Vec::new();
     for config in sinks {
@@ -43,12 +47,14 @@ pub async fn build(
             SinkConfig::File(c) => Arc::new(file::FileSink::new(c)),
             SinkConfig::Cloudwatch(c) => Arc::new(cloudwatch::CloudWatchSink::new(c, None).await),
             SinkConfig::SplunkHec(c) => {
-                Arc::new(splunk_hec::SplunkHecSink::from_config(c).map_err(failed)?)
+                Arc::new(splunk_hec::SplunkHecSink::from_config(c, keychain).map_err(failed)?)
             }
-            SinkConfig::Elasticsearch(c) => {
-                Arc::new(elasticsearch::ElasticsearchSink::from_config(c).map_err(failed)?)
+            SinkConfig::Elasticsearch(c) => Arc::new(
+                elasticsearch::ElasticsearchSink::from_config(c, keychain).map_err(failed)?,
+            ),
+            SinkConfig::Otlp(c) => {
+                Arc::new(otlp::OtlpSink::from_config(c, keychain).map_err(failed)?)
             }
-            SinkConfig::Otlp(c) => Arc::new(otlp::OtlpSink::from_config(c).map_err(failed)?),
         };
         out.push(SinkEntry {
             sink,

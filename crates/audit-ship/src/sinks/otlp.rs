@@ -61,19 +61,17 @@ impl std::fmt::Debug for OtlpSink {
 
 impl OtlpSink {
     /// The sink of `config`; extra headers (authentication) from the variable `headers_env`
-    /// in the form of `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`), their values held.
-    pub fn from_config(config: &OtlpSinkConfig) -> Result<Self, SinkError> {
-        let headers = match &config.headers_env {
-            None => Vec::new(),
-            Some(var) => {
-                let text = std::env::var(var).map_err(|_| {
-                    SinkError::permanent(format!(
-                        "sink {}: the environment variable {var} is not set",
-                        config.name
-                    ))
-                })?;
-                parse_headers(&text)
-            }
+    /// in the form of `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`), else from the keychain entry
+    /// `audit-sink/<name>` in the same form (when `keychain` is given), their values held.
+    pub fn from_config(
+        config: &OtlpSinkConfig,
+        keychain: Option<&auth::config::KeychainConfig>,
+    ) -> Result<Self, SinkError> {
+        let text = web::secret(&config.name, config.headers_env.as_deref(), keychain);
+        let headers = match (&config.headers_env, text) {
+            (_, Some(text)) => parse_headers(&text),
+            (Some(var), None) => return Err(web::missing_secret(&config.name, var)),
+            (None, None) => Vec::new(),
         };
         for (_, value) in &headers {
             auth::held::hold(value);

@@ -56,14 +56,14 @@ impl std::fmt::Debug for SplunkHecSink {
 }
 
 impl SplunkHecSink {
-    /// The sink of `config`, its token read from the variable `token_env`.
-    pub fn from_config(config: &SplunkHecSinkConfig) -> Result<Self, SinkError> {
-        let token = web::env_secret(&config.token_env).ok_or_else(|| {
-            SinkError::permanent(format!(
-                "sink {}: no HEC token: set the environment variable {}",
-                config.name, config.token_env
-            ))
-        })?;
+    /// The sink of `config`, its token read from the variable `token_env`, else from the
+    /// keychain entry `audit-sink/<name>` (when `keychain` is given).
+    pub fn from_config(
+        config: &SplunkHecSinkConfig,
+        keychain: Option<&auth::config::KeychainConfig>,
+    ) -> Result<Self, SinkError> {
+        let token = web::secret(&config.name, Some(&config.token_env), keychain)
+            .ok_or_else(|| web::missing_secret(&config.name, &config.token_env))?;
         Self::new(config, token)
     }
 

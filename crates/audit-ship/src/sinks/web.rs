@@ -1,5 +1,5 @@
 //! What the HTTP sinks (Splunk HEC, Elasticsearch, OTLP) share: one client per sink, built
-//! with timeouts; credentials read from the environment and held (so no error or log can quote
+//! with timeouts; credentials read from the environment or the keychain and held (so no error or log can quote
 //! them); HTTP statuses mapped to retryable or permanent failures the same way everywhere.
 
 use std::time::Duration;
@@ -26,6 +26,46 @@ pub(crate) fn client(sink: &str) -> Result<reqwest::Client, SinkError> {
         .map_err(|e| {
             SinkError::permanent(format!("sink {sink}: cannot build its HTTP client: {e}"))
         })
+}
+
+/// The keychain entry of sink `name`'s secret.
+pub fn keychain_user(name: &str) -> String {
+    format!("audit-sink/{name}")
+}
+
+/// Sink `sink`'s secret: the environment variable `var` when it is set, else the keychain
+/// entry `audit-sink/<sink>` when a keychain is configured and holds one; held either way.
+pub(crate) fn secret(
+    sink: &str,
+    var: Option<&str>,
+    keychain: Option<&auth::config::KeychainConfig>,
+) -> Option<String> {
+    if let Some(value) = var.and_then(env_secret) {
+        return Some(value);
+    }
+    let config = keychain?;
+    let opened = match auth::keychain::Keychain::open(config) {
+        Ok(keychain) => keychain,
+        Err(e) => {
+            tracing::debug!(sink, "no keychain for the sink's secret: {e}");
+            return None;
+        }
+    };
+    match opened.load_secret(&keychain_user(sink)) {
+        Ok(found) => found.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        Err(e) => {
+            tracing::warn!(sink, "cannot read the sink's keychain entry: {e}");
+            None
+        }
+    }
+}
+
+/// What to tell a user whose sink has no secret.
+pub(crate) fn missing_secret(sink: &str, var: &str) -> SinkError {
+    SinkError::permanent(format!(
+        "sink {sink}: no secret: set the environment variable {var}, or store it in the keychain \
+         with `claude-enterprise audit sink-secret {sink}` (read from stdin)"
+    ))
 }
 
 /// A secret from the environment variable `var`, held from now on (see `auth::held`).

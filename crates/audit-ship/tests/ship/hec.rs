@@ -186,7 +186,7 @@ async fn without_its_token_variable_the_sink_is_not_built() {
         "token_env": "CE_TEST_HEC_TOKEN_THAT_IS_NEVER_SET",
     }));
     testkit::install_crypto_provider();
-    let error = match audit_ship::sinks::build(&[config], &ship_config(10), None).await {
+    let error = match audit_ship::sinks::build(&[config], &ship_config(10), None, None).await {
         Err(e) => e.to_string(),
         Ok(_) => panic!("built without a token"),
     };
@@ -194,4 +194,41 @@ async fn without_its_token_variable_the_sink_is_not_built() {
         error.contains("CE_TEST_HEC_TOKEN_THAT_IS_NEVER_SET"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn with_its_variable_unset_the_token_comes_from_the_keychain() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN }));
+    // The kernel keyutils store, in a fresh session keyring of this test's thread.
+    testkit::join_fresh_session_keyring();
+    let keychain = auth::config::KeychainConfig {
+        backend: auth::config::KeychainBackend::Keyutils,
+        service: format!("ce-audit-ship-test-{}", testkit::uuid()),
+    };
+    auth::keychain::Keychain::open(&keychain)
+        .unwrap()
+        .save_secret(&audit_ship::sinks::keychain_user("splunk"), TOKEN)
+        .unwrap();
+    let config: SinkConfig = sink_config(json!({
+        "kind": "splunk_hec",
+        "name": "splunk",
+        "url": hec.url,
+        "token_env": "CE_TEST_HEC_TOKEN_THAT_IS_NEVER_SET",
+    }));
+    let written = journal(3);
+    let entries = audit_ship::sinks::build(&[config], &ship_config(10), None, Some(&keychain))
+        .await
+        .unwrap();
+    let report = audit_ship::Shipper::new(&written.dir, ship_config(10), entries)
+        .unwrap()
+        .run(audit_ship::Mode::Once)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        strings(&hec.received()["hec"], "/envelope/event/event_id"),
+        written.ids()
+    );
+    hec.assert_no_violations();
 }

@@ -160,7 +160,7 @@ pub async fn ship(dir: &Path, config: ShipConfig, sinks: Vec<Arc<dyn Sink>>) -> 
 
 /// One `--once` run of the sinks built from `[[audit.sinks]]` as `audit ship` builds them.
 pub async fn ship_configured(dir: &Path, config: ShipConfig, sinks: &[SinkConfig]) -> ShipReport {
-    let entries = sinks::build(sinks, &config, None).await.unwrap();
+    let entries = sinks::build(sinks, &config, None, None).await.unwrap();
     Shipper::new(dir, config, entries)
         .unwrap()
         .run(Mode::Once)
