@@ -480,3 +480,99 @@ fn audit_ship_follow_tails_new_events_and_holds_the_sink_against_a_second_shippe
         .collect();
     assert_eq!(ids, order);
 }
+
+#[test]
+fn audit_ship_print_ilm_prints_the_retention_requests_of_the_elasticsearch_sinks() {
+    let config = "[[audit.sinks]]\nkind = \"elasticsearch\"\nname = \"es\"\n\
+                  url = \"https://es.corp.example:9200\"\nerrors_index = \"claude-errors\"\n";
+    let run = cli(&["audit", "ship", "--print-ilm"], config);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The Kibana console's form: a request line, its JSON body, a blank line.
+    let mut requests = Vec::new();
+    let mut lines = run.stdout.lines().filter(|l| !l.starts_with('#'));
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let body: String = lines
+            .by_ref()
+            .take_while(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        requests.push((line.to_owned(), body));
+    }
+    let names: Vec<&str> = requests.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "PUT _ilm/policy/claude-enterprise-audit-policy",
+            "PUT _index_template/claude-enterprise-audit",
+            "PUT _ilm/policy/claude-errors-policy",
+            "PUT _index_template/claude-errors",
+        ]
+    );
+    let delete_after = |i: usize| requests[i].1["policy"]["phases"]["delete"]["min_age"].clone();
+    assert_eq!(delete_after(0), "365d");
+    assert_eq!(delete_after(2), "90d");
+    assert_eq!(
+        requests[1].1["template"]["settings"]["index.lifecycle.name"],
+        "claude-enterprise-audit-policy"
+    );
+    let run = cli(&["audit", "ship", "--print-ilm", "--sink", "other"], config);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("`other`"), "{}", run.stderr);
+}
+
+#[test]
+fn audit_ship_to_splunk_hec_reads_the_token_from_the_environment_and_never_prints_it() {
+    // The local HEC receiver (no real Splunk can run here; it answers as Splunk documents).
+    let hec = testkit::audit_receivers();
+    let token = "5c2f0e7a-cli-hec-token-93b1";
+    hec.faults(serde_json::json!({ "hec_token": token }));
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = ship_journal(dir.path(), &[7]);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\ndir = {:?}\n[[audit.sinks]]\nkind = \"splunk_hec\"\nname = \"splunk\"\n\
+             url = {:?}\n",
+            journal_dir.display().to_string(),
+            hec.url
+        ),
+    )
+    .unwrap();
+    let ship = |token: &str| {
+        Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+            .args(["audit", "ship", "--once"])
+            .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("SPLUNK_HEC_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let refused = ship("not-the-hec-token-0000");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Invalid token"), "{stderr}");
+    assert!(!stderr.contains("not-the-hec-token-0000"), "{stderr}");
+    let shipped = ship(token);
+    let stderr = String::from_utf8_lossy(&shipped.stderr);
+    assert!(shipped.status.success(), "{stderr}");
+    assert!(!stderr.contains(token), "{stderr}");
+    let (_, order) = journal_by_id(&journal_dir);
+    let received: Vec<String> = hec.received()["hec"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["envelope"]["event"]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(received, order);
+    hec.assert_no_violations();
+}
