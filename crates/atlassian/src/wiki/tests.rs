@@ -123,6 +123,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ("line breaks", "one\\\\two\nthree", "one\\\ntwo\\\nthree"),
     ("trailing line break", "one\\\\", "one"),
     (
+        "a line holding only a forced break",
+        "A\n\\\\\na",
+        "A\\\n\\\na",
+    ),
+    (
         "emoticons",
         ":) :( :D (y) (n) (i) (/) (x) (!)",
         ":smile: :disappointed: :grinning: :thumbsup: :thumbsdown: :information_source: :white_check_mark: :x: :warning:",
@@ -513,6 +518,19 @@ const MARKDOWN_TO_WIKI: &[(&str, &str, &str)] = &[
     // Found by the property tests (tests/properties.rs).
     ("literal emoticon", ":) x", "\\:) x"),
     ("backslash before a hard break", "a\\\\\\\nb", "a\\\nb"),
+    // `\\` at the end of a line and the newline after it read as one break: a second break
+    // in a row is a line of its own.
+    ("two breaks in a row", "A\\\n\\\na", "A\\\\\n\\\\\na"),
+    (
+        "three breaks in a row",
+        "A\\\n\\\n\\\na",
+        "A\\\\\n\\\\\n\\\\\na",
+    ),
+    (
+        "two breaks after a backslash",
+        "a\\\\\\\n\\\nb",
+        "a\\\n\\\\\nb",
+    ),
     (
         "cell ending in a backslash",
         "| x |\n| --- |\n| a\\\\ |",

@@ -34,6 +34,9 @@ struct Frame {
     text: String,
     /// Finished child blocks (items of a list, rows of a table, cells of a row).
     blocks: Vec<WikiBlock>,
+    /// The length of `text` right after the last line break written into it: a break written
+    /// there is a second one in a row.
+    break_end: Option<usize>,
 }
 
 enum FrameKind {
@@ -80,6 +83,7 @@ impl Frame {
             kind,
             text: String::new(),
             blocks: Vec::new(),
+            break_end: None,
         }
     }
 
@@ -324,7 +328,7 @@ impl WikiWriter {
             in_table,
             in_link: matches!(top.kind, FrameKind::Link { .. }),
             line_start: !code
-                && top.text.is_empty()
+                && (top.text.is_empty() || top.text.ends_with('\n'))
                 && matches!(top.kind, FrameKind::Paragraph | FrameKind::Html),
         };
         escape_wiki(text, top.text.chars().next_back(), context)
@@ -332,12 +336,25 @@ impl WikiWriter {
 
     /// `\\`, or in a paragraph whose text ends in a literal backslash, a newline (Jira shows
     /// both as a line break): wiki markup cannot escape that backslash, and `\\\` would read
-    /// as a line break and an escape.
+    /// as a line break and an escape. A second break in a row in a paragraph is a line holding
+    /// only `\\`: a break at either end of a line and the newline beside it read as one.
     fn hard_break(&mut self) {
-        let after_backslash = self.stack.last().is_some_and(|top| {
-            matches!(top.kind, FrameKind::Paragraph) && top.text.ends_with('\\')
-        });
-        self.push_raw(if after_backslash { "\n" } else { "\\\\" });
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        let paragraph = matches!(top.kind, FrameKind::Paragraph);
+        let again = paragraph && top.break_end == Some(top.text.len());
+        let wiki = if again && top.text.ends_with('\n') {
+            "\\\\\n"
+        } else if again {
+            "\n\\\\\n"
+        } else if paragraph && top.text.ends_with('\\') {
+            "\n"
+        } else {
+            "\\\\"
+        };
+        top.text.push_str(wiki);
+        top.break_end = Some(top.text.len());
     }
 
     fn open_quote(&self, name: &str) -> bool {
