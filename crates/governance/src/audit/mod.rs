@@ -5,11 +5,13 @@
 //! (`hash = sha256(prev_hash || canonical event)`). Shipping to central logging reads these
 //! files; nothing here talks to the network. Secrets never reach a line: see [`redact`].
 
+mod errors;
 mod event;
 mod journal;
 mod redact;
 mod verify;
 
+pub use errors::{ErrorsLog, errors_dir};
 pub use event::{
     Access, AiContext, AuditEvent, GENESIS_HASH, Phase, ServerInfo, canonical_json, chain_hash,
 };

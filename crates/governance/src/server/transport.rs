@@ -136,15 +136,35 @@ pub enum ServeError {
 }
 
 /// Logs to stderr (stdout carries the protocol), at `CLAUDE_ENTERPRISE_LOG` (default `warn`),
-/// every line cleaned of secrets first.
+/// every line cleaned of secrets first; WARN and ERROR also go to the local errors journal
+/// ([`crate::audit::errors_dir`], [`crate::audit::ErrorsLog`]), which `audit ship` sends to the
+/// sinks' errors streams.
 pub fn init_logging() {
-    tracing_subscriber::fmt()
+    use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(|| crate::content::ScrubbingWriter(std::io::stderr()))
         .with_ansi(false)
-        .with_env_filter(
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLAUDE_ENTERPRISE_LOG")
                 .unwrap_or_else(|_| "warn".into()),
-        )
+        );
+    let errors = crate::config::Config::load()
+        .ok()
+        .and_then(|loaded| loaded.config.audit.journal_dir())
+        .map(|dir| {
+            let server = std::env::current_exe()
+                .ok()
+                .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "server".into());
+            let log = crate::audit::ErrorsLog::new(&crate::audit::errors_dir(&dir), &server);
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || crate::content::ScrubbingWriter(log.clone()))
+                .with_ansi(false)
+                .with_filter(tracing_subscriber::filter::LevelFilter::WARN)
+        });
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(errors)
         .init();
 }
 
