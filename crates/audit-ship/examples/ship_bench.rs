@@ -110,7 +110,7 @@ async fn main() {
         serde_json::json!({
             "events": events,
             "seconds": seconds,
-            "events_per_s": (events as f64 / seconds).round(),
+            "events_per_s": (events as f64 / seconds).round() as u64,
         })
     );
 }

@@ -40,6 +40,28 @@ pub fn apply(
     retention_days: u32,
     now: SystemTime,
 ) -> Result<RetentionReport, AuditError> {
+    apply_inner(dir, sinks, retention_days, now, true)
+}
+
+/// Retention of the errors journal ([`governance::audit::errors_dir`]) for the sinks that
+/// ship it: like [`apply`], except that with no such sink its old files (diagnostics, not the
+/// audit record) are deleted after the retention all the same.
+pub fn apply_errors(
+    dir: &Path,
+    sinks: &[&str],
+    retention_days: u32,
+    now: SystemTime,
+) -> Result<RetentionReport, AuditError> {
+    apply_inner(dir, sinks, retention_days, now, false)
+}
+
+fn apply_inner(
+    dir: &Path,
+    sinks: &[&str],
+    retention_days: u32,
+    now: SystemTime,
+    need_a_sink: bool,
+) -> Result<RetentionReport, AuditError> {
     let mut report = RetentionReport::default();
     let retention = Duration::from_secs(u64::from(retention_days) * 24 * 3600);
     let sink_dirs: Vec<SinkDir> = sinks.iter().map(|s| SinkDir::new(dir, s)).collect();
@@ -54,7 +76,7 @@ pub fn apply(
         if now.duration_since(modified).unwrap_or_default() < retention {
             continue;
         }
-        if sink_dirs.is_empty() {
+        if sink_dirs.is_empty() && need_a_sink {
             report.kept_unshipped.push(path);
             continue;
         }

@@ -68,6 +68,8 @@ pub struct SinkReport {
     pub name: String,
     /// Events acknowledged as delivered.
     pub shipped: u64,
+    /// Lines of the servers' errors journal delivered to the sink's errors stream.
+    pub errors_shipped: u64,
     /// Events the sink already had (same `event_id`).
     pub duplicates: u64,
     /// Events the sink refused for good, recorded in its `deadletter.jsonl`.
@@ -105,6 +107,9 @@ pub struct SinkEntry {
 /// Ships one journal directory to its sinks.
 pub struct Shipper {
     dir: PathBuf,
+    /// The servers' WARN/ERROR logs ([`governance::audit::errors_dir`]), for sinks that take
+    /// them.
+    errors_dir: Option<PathBuf>,
     config: ShipConfig,
     sinks: Vec<SinkEntry>,
     progress: bool,
@@ -150,10 +155,18 @@ impl Shipper {
         }
         Ok(Self {
             dir: dir.to_owned(),
+            errors_dir: None,
             config,
             sinks,
             progress: false,
         })
+    }
+
+    /// Also ships the errors journal at `dir` to the sinks that have an errors stream
+    /// ([`Sink::takes_errors`]). Its lines are not chained: read as they are.
+    pub fn with_errors_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.errors_dir = dir;
+        self
     }
 
     /// Prints progress to stderr (pending, shipped, rate, per sink).
@@ -253,7 +266,8 @@ impl Shipper {
                 report.error = Some(message);
             }
         }
-        let moved = report.shipped + report.duplicates + report.dead_lettered > 0;
+        let moved =
+            report.shipped + report.errors_shipped + report.duplicates + report.dead_lettered > 0;
         if moved {
             state.last_success_at = Some(now());
         }
@@ -303,8 +317,37 @@ impl Shipper {
         let segments = segments(&self.dir).map_err(|e| Stop(e.to_string()))?;
         let mut progress = Progress::new(self.progress, &report.name);
         for segment in segments {
-            self.ship_segment(entry, dir, &segment, mode, report, &mut progress)
+            self.ship_segment(
+                entry,
+                dir,
+                &segment,
+                (mode, Stream::Audit),
+                report,
+                &mut progress,
+            )
+            .await?;
+        }
+        if let Some(errors) = &self.errors_dir
+            && entry.sink.takes_errors()
+        {
+            // Under the sink's own lock, like its audit checkpoints.
+            let errors_state = SinkDir::new(errors, entry.sink.name());
+            errors_state.create()?;
+            let audit_shipped = report.shipped;
+            for segment in segments_of(errors).map_err(|e| Stop(e.to_string()))? {
+                self.ship_segment(
+                    entry,
+                    &errors_state,
+                    &segment,
+                    (mode, Stream::Errors),
+                    report,
+                    &mut progress,
+                )
                 .await?;
+            }
+            // Error-log lines are counted apart from audit events.
+            report.errors_shipped += report.shipped - audit_shipped;
+            report.shipped = audit_shipped;
         }
         Ok(())
     }
@@ -314,7 +357,7 @@ impl Shipper {
         entry: &SinkEntry,
         dir: &SinkDir,
         path: &Path,
-        mode: Mode,
+        (mode, stream): (Mode, Stream),
         report: &mut SinkReport,
         progress: &mut Progress,
     ) -> Result<(), Stop> {
@@ -355,11 +398,24 @@ impl Shipper {
                 };
                 return self.quarantine(dir, &segment, q, report);
             }
-            let head = read_head(&file, len)
-                .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?;
-            let (lines, broken) =
-                read_verified(&file, &checkpoint, len, entry.format, &segment, &head)
-                    .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?;
+            let head = match stream {
+                Stream::Audit => read_head(&file, len)
+                    .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?,
+                Stream::Errors => ChainHead {
+                    seq: 0,
+                    hash: String::new(),
+                },
+            };
+            let (lines, broken) = read_verified(
+                &file,
+                &checkpoint,
+                len,
+                entry.format,
+                &segment,
+                &head,
+                stream,
+            )
+            .map_err(|e| Stop(format!("cannot read {}: {e}", path.display())))?;
             if lines.is_empty() && broken.is_none() {
                 // Only a partial line past the checkpoint: a writer is mid-line.
                 return Ok(());
@@ -394,8 +450,18 @@ impl Shipper {
                         }],
                     }
                 } else {
-                    self.retry(entry.sink.as_ref(), "send", || entry.sink.send(&batch))
-                        .await?
+                    match stream {
+                        Stream::Audit => {
+                            self.retry(entry.sink.as_ref(), "send", || entry.sink.send(&batch))
+                                .await?
+                        }
+                        Stream::Errors => {
+                            self.retry(entry.sink.as_ref(), "send error logs", || {
+                                entry.sink.send_errors(&batch)
+                            })
+                            .await?
+                        }
+                    }
                 };
                 dir.dead_letter(&batch, &delivery)?;
                 let (delivered, duplicates, dead) = delivery.counts(batch.events.len());
@@ -532,6 +598,7 @@ fn read_verified(
     format: ShipFormat,
     segment: &str,
     head: &ChainHead,
+    stream: Stream,
 ) -> std::io::Result<(Vec<Line>, Option<Quarantine>)> {
     let mut want = (len - checkpoint.offset).min(CHUNK);
     let bytes = loop {
@@ -553,6 +620,20 @@ fn read_verified(
     let (mut seq, mut prev) = (checkpoint.seq, checkpoint.hash.clone());
     let mut offset = checkpoint.offset;
     for raw in bytes.split_inclusive(|b| *b == b'\n') {
+        if stream == Stream::Errors {
+            let (event, value) = error_record(raw, segment, offset, seq + 1);
+            offset += raw.len() as u64;
+            seq += 1;
+            lines.push(Line {
+                event: EncodedEvent {
+                    bytes: serde_json::to_vec(&value).unwrap_or_default(),
+                    ..event
+                },
+                end: offset,
+                hash: String::new(),
+            });
+            continue;
+        }
         let broken = |reason: &str| Quarantine {
             seq: seq + 1,
             offset,
@@ -598,6 +679,48 @@ fn read_verified(
         prev = hash.to_owned();
     }
     Ok((lines, None))
+}
+
+/// Which journal a segment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    /// The hash-chained audit journal.
+    Audit,
+    /// The servers' WARN/ERROR lines: not chained, shipped to the sink's errors stream.
+    Errors,
+}
+
+/// The `*.jsonl` files of the errors journal, oldest name first.
+fn segments_of(dir: &Path) -> Result<Vec<PathBuf>, AuditError> {
+    segments(dir)
+}
+
+/// One line of the errors journal as the record shipped: `{timestamp, level, message, host,
+/// source}`, its id `<file>:<offset>` (stable across resends).
+fn error_record(raw: &[u8], segment: &str, offset: u64, seq: u64) -> (EncodedEvent, Value) {
+    let text = String::from_utf8_lossy(raw).trim_end().to_owned();
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let time = chrono::DateTime::parse_from_rfc3339(first).ok();
+    let level = words.next().unwrap_or("").to_owned();
+    let timestamp_ms = time.map_or_else(
+        || chrono::Utc::now().timestamp_millis(),
+        |t| t.timestamp_millis(),
+    );
+    let value = serde_json::json!({
+        "timestamp": time.map_or_else(now, |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        "level": level,
+        "message": text,
+        "host": gethostname::gethostname().to_string_lossy(),
+        "source": segment,
+    });
+    let event = EncodedEvent {
+        event_id: format!("{segment}:{offset}"),
+        seq,
+        timestamp_ms,
+        bytes: Vec::new(),
+    };
+    (event, value)
 }
 
 /// The `seq` and `hash` of the segment's last complete line (seq 0 and the genesis hash when
@@ -658,6 +781,9 @@ fn summary_line(r: &SinkReport) -> String {
         r.dead_lettered,
         r.quarantined.len()
     );
+    if r.errors_shipped > 0 {
+        line.push_str(&format!(", error-log lines {}", r.errors_shipped));
+    }
     if let Some(e) = &r.error {
         line.push_str(&format!(", STOPPED: {e}"));
     }

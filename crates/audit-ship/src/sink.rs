@@ -190,6 +190,24 @@ pub trait Sink: Send + Sync {
         Ok(())
     }
 
+    /// Whether the sink has a destination for the servers' WARN/ERROR logs (CloudWatch's
+    /// `errors_log_group`, ...). Default: none, and the errors journal is not shipped to it.
+    fn takes_errors(&self) -> bool {
+        false
+    }
+
+    /// Sends a batch of the errors journal (records `{timestamp, level, message, host,
+    /// source}`, ids `<file>:<offset>`, no chain head: those lines are not chained) to the
+    /// errors stream, with [`Sink::send`]'s contract. Only called when
+    /// [`Sink::takes_errors`].
+    async fn send_errors(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        let _ = batch;
+        Err(SinkError::permanent(format!(
+            "sink `{}` has no errors stream",
+            self.name()
+        )))
+    }
+
     /// Sends one batch. `Ok` means every event is acknowledged (see [`Delivery`]) and the
     /// checkpoint may move past the batch; an error means none may be assumed delivered (the
     /// batch will be sent again whole, duplicates carry the same `event_id`).

@@ -202,7 +202,28 @@ impl Sink for CloudWatchSink {
         Ok(())
     }
 
+    fn takes_errors(&self) -> bool {
+        self.errors_group.is_some()
+    }
+
+    async fn send_errors(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        match &self.errors_group {
+            Some((group, _)) => self.put(group, batch).await,
+            None => Err(SinkError::permanent(format!(
+                "sink `{}` has no errors_log_group",
+                self.name
+            ))),
+        }
+    }
+
     async fn send(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        self.put(&self.group, batch).await
+    }
+}
+
+impl CloudWatchSink {
+    /// One PutLogEvents of `batch` to `group` (this sink's stream).
+    async fn put(&self, group: &str, batch: &Batch) -> Result<Delivery, SinkError> {
         if !*self.prepared.lock().await {
             self.prepare().await?;
         }
@@ -221,7 +242,7 @@ impl Sink for CloudWatchSink {
         let answer = self
             .client
             .put_log_events()
-            .log_group_name(&self.group)
+            .log_group_name(group)
             .log_stream_name(&self.stream)
             .set_log_events(Some(events))
             .send()

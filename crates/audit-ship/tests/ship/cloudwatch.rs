@@ -163,3 +163,49 @@ async fn sink_down_for_a_whole_run_then_up_loses_nothing() {
     let pending = audit_ship::pending(dir.path(), "cw").unwrap();
     assert_eq!((pending.events, pending.last_error), (0, None));
 }
+
+#[tokio::test]
+async fn the_servers_error_logs_go_to_the_errors_group_and_not_twice() {
+    let moto = testkit::moto();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("audit");
+    journal(&journal_dir, &[3]);
+    // What a server's log layer writes (governance::audit::ErrorsLog), one file per process.
+    let errors = governance::audit::errors_dir(&journal_dir);
+    std::fs::create_dir_all(&errors).unwrap();
+    std::fs::write(
+        errors.join("github-mcp-20261202T130000.000Z-42.jsonl"),
+        "2026-12-02T13:00:00.123456Z  WARN github_mcp: upstream slow\n\
+         2026-12-02T13:00:01.000000Z ERROR github_mcp: upstream refused\n",
+    )
+    .unwrap();
+    let group = format!("/claude-enterprise/audit-{}", testkit::uuid());
+    let ship = || async {
+        shipper(&journal_dir, vec![sink(&group, &moto.url).await])
+            .with_errors_dir(Some(errors.clone()))
+            .run(Mode::Once)
+            .await
+            .unwrap()
+    };
+    let report = ship().await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.sinks[0].shipped, report.sinks[0].errors_shipped),
+        (3, 2)
+    );
+    let client = client().await;
+    let got = received(&client, &format!("{group}-errors")).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["level"], "WARN");
+    assert_eq!(got[0]["timestamp"], "2026-12-02T13:00:00.123Z");
+    assert_eq!(
+        got[1]["message"],
+        "2026-12-02T13:00:01.000000Z ERROR github_mcp: upstream refused"
+    );
+    assert_eq!(got[1]["source"], "github-mcp-20261202T130000.000Z-42.jsonl");
+    // The audit group has only audit events.
+    assert_eq!(received(&client, &group).await.len(), 3);
+    let again = ship().await;
+    assert_eq!(again.sinks[0].errors_shipped, 0);
+    assert_eq!(received(&client, &format!("{group}-errors")).await.len(), 2);
+}
