@@ -107,8 +107,15 @@ pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
             Some(&config.keychain),
         )
         .await?;
-        let shipper =
-            Shipper::new(&dir, config.audit.ship.clone(), sinks)?.with_progress(!args.quiet);
+        let errors_dir = governance::audit::errors_dir(&dir);
+        let error_sinks: Vec<String> = sinks
+            .iter()
+            .filter(|e| e.sink.takes_errors())
+            .map(|e| e.sink.name().to_owned())
+            .collect();
+        let shipper = Shipper::new(&dir, config.audit.ship.clone(), sinks)?
+            .with_errors_dir(Some(errors_dir.clone()))
+            .with_progress(!args.quiet);
         let mode = if args.follow { Mode::Follow } else { Mode::Once };
         let shipping = async {
             tokio::select! {
@@ -150,6 +157,18 @@ pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             Err(e) => eprintln!("audit ship: retention: {e}"),
+        }
+        // With `--sink`, other sinks may still need the error logs: left for a full run.
+        if args.sink.is_none() {
+            let names: Vec<&str> = error_sinks.iter().map(String::as_str).collect();
+            if let Err(e) = retention::apply_errors(
+                &errors_dir,
+                &names,
+                config.audit.retention_days,
+                SystemTime::now(),
+            ) {
+                eprintln!("audit ship: retention of the error logs: {e}");
+            }
         }
         let mut failed = false;
         for sink in &report.sinks {
