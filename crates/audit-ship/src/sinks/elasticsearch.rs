@@ -41,6 +41,7 @@ pub struct ElasticsearchSink {
     client: reqwest::Client,
     bulk_url: String,
     index: String,
+    errors_index: Option<String>,
     credentials: Credentials,
 }
 
@@ -91,16 +92,17 @@ impl ElasticsearchSink {
             client: web::client(&config.name)?,
             bulk_url: format!("{}/_bulk", config.url.trim_end_matches('/')),
             index: config.index.clone(),
+            errors_index: config.errors_index.clone(),
             credentials,
         })
     }
 
     /// The NDJSON body: an action line and the document per event, each line ending in `\n`
     /// (the last one too, as `_bulk` requires).
-    fn body(&self, batch: &Batch) -> Vec<u8> {
+    fn body(&self, batch: &Batch, index: &str) -> Vec<u8> {
         let mut body = Vec::with_capacity(batch.bytes() + batch.events.len() * OVERHEAD_BYTES);
         for event in &batch.events {
-            let action = json!({ "create": { "_index": self.index, "_id": event.event_id } });
+            let action = json!({ "create": { "_index": index, "_id": event.event_id } });
             body.extend_from_slice(action.to_string().as_bytes());
             body.push(b'\n');
             body.extend_from_slice(&document(&event.bytes, event.timestamp_ms));
@@ -140,7 +142,28 @@ impl Sink for ElasticsearchSink {
         }
     }
 
+    fn takes_errors(&self) -> bool {
+        self.errors_index.is_some()
+    }
+
     async fn send(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        self.bulk(batch, &self.index).await
+    }
+
+    async fn send_errors(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        match &self.errors_index {
+            Some(index) => self.bulk(batch, index).await,
+            None => Err(SinkError::permanent(format!(
+                "sink {}: no errors_index",
+                self.name
+            ))),
+        }
+    }
+}
+
+impl ElasticsearchSink {
+    /// `_bulk` of `batch` into `index`, with the per-item outcomes.
+    async fn bulk(&self, batch: &Batch, index: &str) -> Result<Delivery, SinkError> {
         if batch.events.is_empty() {
             return Ok(Delivery::all_delivered());
         }
@@ -148,7 +171,7 @@ impl Sink for ElasticsearchSink {
             .client
             .post(&self.bulk_url)
             .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-            .body(self.body(batch));
+            .body(self.body(batch, index));
         let request = match &self.credentials {
             Credentials::None => request,
             Credentials::ApiKey(key) => {

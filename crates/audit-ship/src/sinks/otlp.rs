@@ -10,6 +10,10 @@
 //! string (byte for byte), and the attributes `event_id` (also `log.record.uid`), `user`,
 //! `tool`, `action`, `phase`, `call_id`, `result` where present.
 //!
+//! The servers' WARN/ERROR logs (the errors journal) go to the same endpoint under the scope
+//! `claude-enterprise.errors` (`event_name` `claude_enterprise.error`, severity from the
+//! level): a collector routes them to their own pipeline and retention by scope.
+//!
 //! Statuses as the OTLP specification gives them: 429, 502, 503 and 504 are retried (honouring
 //! `Retry-After`), every other failure is permanent. A `partial_success` naming rejected records
 //! cannot say which: the rejection is logged, and when every record was rejected each is
@@ -37,8 +41,10 @@ use crate::sink::{Batch, Delivery, ItemOutcome, Limits, Sink, SinkError};
 const MAX_BYTES: usize = 4_000_000;
 /// The record's fields and attributes around the body.
 const OVERHEAD_BYTES: usize = 300;
-/// The instrumentation scope of every record.
+/// The instrumentation scope of the audit records.
 const SCOPE: &str = "claude-enterprise.audit";
+/// The instrumentation scope of the servers' WARN/ERROR lines.
+const ERRORS_SCOPE: &str = "claude-enterprise.errors";
 
 /// An OTLP/HTTP logs sink.
 pub struct OtlpSink {
@@ -215,6 +221,83 @@ pub fn export_request(batch: &Batch) -> ExportLogsServiceRequest {
     ExportLogsServiceRequest { resource_logs }
 }
 
+/// A batch of the errors journal (records `{timestamp, level, message, host, source}`) as an
+/// `ExportLogsServiceRequest`: scope `claude-enterprise.errors`, severity from the level, the
+/// message as the body, `log.file.name` the errors file.
+pub fn export_errors_request(batch: &Batch) -> ExportLogsServiceRequest {
+    let observed = chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    let mut host = String::new();
+    let log_records = batch
+        .events
+        .iter()
+        .map(|event| {
+            let record = web::native_fields(&event.bytes);
+            if host.is_empty() {
+                host = record["host"].as_str().unwrap_or_default().to_owned();
+            }
+            let level = record["level"]
+                .as_str()
+                .unwrap_or("ERROR")
+                .to_ascii_uppercase();
+            let severity = match level.as_str() {
+                "WARN" | "WARNING" => SeverityNumber::Warn,
+                "INFO" => SeverityNumber::Info,
+                "DEBUG" => SeverityNumber::Debug,
+                "TRACE" => SeverityNumber::Trace,
+                _ => SeverityNumber::Error,
+            };
+            LogRecord {
+                time_unix_nano: u64::try_from(event.timestamp_ms)
+                    .unwrap_or(0)
+                    .saturating_mul(1_000_000),
+                observed_time_unix_nano: observed,
+                severity_number: severity as i32,
+                severity_text: level,
+                body: Some(AnyValue {
+                    value: Some(any_value::Value::StringValue(
+                        record["message"].as_str().unwrap_or_default().to_owned(),
+                    )),
+                }),
+                attributes: vec![
+                    string("event_id", &event.event_id),
+                    string("log.record.uid", &event.event_id),
+                    string(
+                        "log.file.name",
+                        record["source"].as_str().unwrap_or_default(),
+                    ),
+                ],
+                event_name: "claude_enterprise.error".to_owned(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut attributes = vec![string("service.name", "claude-enterprise")];
+    if !host.is_empty() {
+        attributes.push(string("host.name", host));
+    }
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes,
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope {
+                    name: ERRORS_SCOPE.to_owned(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    ..Default::default()
+                }),
+                log_records,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
 #[async_trait]
 impl Sink for OtlpSink {
     fn name(&self) -> &str {
@@ -231,11 +314,33 @@ impl Sink for OtlpSink {
         }
     }
 
+    /// The servers' WARN/ERROR logs go to the same collector, under their own scope.
+    fn takes_errors(&self) -> bool {
+        true
+    }
+
     async fn send(&self, batch: &Batch) -> Result<Delivery, SinkError> {
         if batch.events.is_empty() {
             return Ok(Delivery::all_delivered());
         }
-        let request = export_request(batch);
+        self.export(batch, export_request(batch)).await
+    }
+
+    async fn send_errors(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        if batch.events.is_empty() {
+            return Ok(Delivery::all_delivered());
+        }
+        self.export(batch, export_errors_request(batch)).await
+    }
+}
+
+impl OtlpSink {
+    /// POSTs `request` (made of `batch`) and reads the collector's answer.
+    async fn export(
+        &self,
+        batch: &Batch,
+        request: ExportLogsServiceRequest,
+    ) -> Result<Delivery, SinkError> {
         let (content_type, body) = match self.protocol {
             OtlpProtocol::Protobuf => ("application/x-protobuf", request.encode_to_vec()),
             OtlpProtocol::Json => (

@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::web;
-use crate::sink::{Batch, Delivery, Limits, Sink, SinkError};
+use crate::sink::{Batch, Delivery, ItemOutcome, Limits, Sink, SinkError};
 
 /// Splunk's default `max_content_length` of an HEC request is 1 MB on older releases; stay
 /// under it.
@@ -39,6 +39,8 @@ pub struct SplunkHecSink {
     token: String,
     index: Option<String>,
     sourcetype: String,
+    errors_index: Option<String>,
+    errors_sourcetype: String,
     ack: bool,
     channel: String,
     ack_timeout: Duration,
@@ -83,6 +85,8 @@ impl SplunkHecSink {
             token,
             index: config.index.clone(),
             sourcetype: config.sourcetype.clone(),
+            errors_index: config.errors_index.clone(),
+            errors_sourcetype: config.errors_sourcetype.clone(),
             ack: config.ack,
             channel,
             ack_timeout: Duration::from_secs(120),
@@ -102,29 +106,45 @@ impl SplunkHecSink {
     }
 
     /// The request body: one JSON event object per line, the encoded event kept byte for byte
-    /// under `event`.
-    fn body(&self, batch: &Batch) -> Vec<u8> {
-        let mut body = Vec::with_capacity(batch.bytes() + batch.events.len() * ENVELOPE_BYTES);
-        for event in &batch.events {
+    /// under `event`. `errors`: a batch of the errors journal, to the errors index and
+    /// sourcetype (no chain head: those lines are not chained).
+    fn body(&self, batch: &Batch, which: &[usize], errors: bool) -> Vec<u8> {
+        let mut body = Vec::with_capacity(batch.bytes() + which.len() * ENVELOPE_BYTES);
+        for event in which.iter().filter_map(|i| batch.events.get(*i)) {
             let fields = web::native_fields(&event.bytes);
+            let (sourcetype, index, source) = if errors {
+                (
+                    &self.errors_sourcetype,
+                    self.errors_index.as_ref(),
+                    fields["source"].as_str().unwrap_or("claude-enterprise"),
+                )
+            } else {
+                (
+                    &self.sourcetype,
+                    self.index.as_ref(),
+                    fields["server"]["name"]
+                        .as_str()
+                        .unwrap_or("claude-enterprise"),
+                )
+            };
             let mut envelope = json!({
                 // Epoch seconds with milliseconds, as HEC reads `time`.
                 "time": event.timestamp_ms as f64 / 1000.0,
-                "sourcetype": self.sourcetype,
-                "source": fields["server"]["name"].as_str().unwrap_or("claude-enterprise"),
-                // Indexed fields: flat, strings. The chain head lets the central copy see
-                // lines deleted from a segment's tail.
-                "fields": {
-                    "event_id": event.event_id,
-                    "segment": batch.segment,
-                    "chain_head_seq": batch.head.seq.to_string(),
-                    "chain_head_hash": batch.head.hash,
-                },
+                "sourcetype": sourcetype,
+                "source": source,
+                // Indexed fields: flat, strings.
+                "fields": { "event_id": event.event_id },
             });
+            if !errors {
+                // The chain head lets the central copy see lines deleted from a segment's tail.
+                envelope["fields"]["segment"] = Value::from(batch.segment.as_str());
+                envelope["fields"]["chain_head_seq"] = Value::from(batch.head.seq.to_string());
+                envelope["fields"]["chain_head_hash"] = Value::from(batch.head.hash.as_str());
+            }
             if let Some(host) = fields["host"].as_str() {
                 envelope["host"] = Value::from(host);
             }
-            if let Some(index) = &self.index {
+            if let Some(index) = index {
                 envelope["index"] = Value::from(index.as_str());
             }
             let envelope = envelope.to_string();
@@ -202,16 +222,90 @@ impl Sink for SplunkHecSink {
         }
     }
 
+    fn takes_errors(&self) -> bool {
+        self.errors_index.is_some()
+    }
+
     async fn send(&self, batch: &Batch) -> Result<Delivery, SinkError> {
-        if batch.events.is_empty() {
+        self.post(batch, false).await
+    }
+
+    async fn send_errors(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        self.post(batch, true).await
+    }
+}
+
+impl SplunkHecSink {
+    /// Sends `batch` (to the errors index when `errors`), waiting for the indexer
+    /// acknowledgement when `ack` is on.
+    ///
+    /// An event HEC refuses as such (400 with `invalid-event-number`) is dead-lettered with
+    /// Splunk's reason and the rest is sent again: without acknowledgement the events before it
+    /// were taken, so only those after it; with acknowledgement none of the request is known
+    /// indexed, so all the others (a duplicate has the same `event_id`).
+    async fn post(&self, batch: &Batch, errors: bool) -> Result<Delivery, SinkError> {
+        let mut items = vec![ItemOutcome::Delivered; batch.events.len()];
+        let mut pending: Vec<usize> = (0..batch.events.len()).collect();
+        while !pending.is_empty() {
+            match self.post_some(batch, &pending, errors).await? {
+                None => break,
+                Some((invalid, reason)) => {
+                    let Some(&bad) = pending.get(invalid) else {
+                        return Err(SinkError::permanent(format!(
+                            "sink {}: HEC refused event {invalid} of a request of {}: {reason}",
+                            self.name,
+                            pending.len()
+                        )));
+                    };
+                    items[bad] = ItemOutcome::DeadLettered { reason };
+                    let from = if self.ack { 0 } else { invalid };
+                    pending = pending[from..]
+                        .iter()
+                        .copied()
+                        .filter(|i| *i != bad)
+                        .collect();
+                }
+            }
+        }
+        if items.iter().all(|i| *i == ItemOutcome::Delivered) {
             return Ok(Delivery::all_delivered());
         }
+        Ok(Delivery { items })
+    }
+
+    /// One request of the events `which` of `batch`: `Some((n, reason))` when HEC refused the
+    /// `n`th of them as invalid.
+    async fn post_some(
+        &self,
+        batch: &Batch,
+        which: &[usize],
+        errors: bool,
+    ) -> Result<Option<(usize, String)>, SinkError> {
         let response = self
             .request(&self.event_url)
-            .body(self.body(batch))
+            .body(self.body(batch, which, errors))
             .send()
             .await
             .map_err(|e| web::transport(&self.name, &e))?;
+        if response.status() == StatusCode::BAD_REQUEST {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            let answer: Value = serde_json::from_str(&body).unwrap_or_default();
+            if let Some(n) = answer["invalid-event-number"].as_u64() {
+                let reason = format!(
+                    "HEC refused the event: {} (code {})",
+                    web::clean(answer["text"].as_str().unwrap_or("invalid event")),
+                    answer["code"]
+                );
+                return Ok(Some((usize::try_from(n).unwrap_or(usize::MAX), reason)));
+            }
+            let detail: String = body.chars().take(300).collect();
+            return Err(SinkError::permanent(format!(
+                "sink {}: HEC answered HTTP {status}: {}",
+                self.name,
+                web::clean(&detail)
+            )));
+        }
         if response.status() != StatusCode::OK {
             return Err(hec_error(&self.name, response).await);
         }
@@ -235,7 +329,7 @@ impl Sink for SplunkHecSink {
             })?;
             self.wait_for_ack(ack_id).await?;
         }
-        Ok(Delivery::all_delivered())
+        Ok(None)
     }
 }
 

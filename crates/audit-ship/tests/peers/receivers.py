@@ -60,6 +60,8 @@ CONFIG = {
     "hec_ack_pending": 0,
     # Statuses the next /event requests answer instead of taking them (503, 403, ...).
     "hec_request_faults": [],
+    # event_ids HEC refuses as invalid (400 code 6 with invalid-event-number), every time.
+    "hec_invalid_events": [],
     "es_api_key": None,
     # Statuses the next _bulk requests answer whole (429, 503).
     "es_request_faults": [],
@@ -214,6 +216,15 @@ class Handler(BaseHTTPRequestHandler):
                 fields = obj["fields"]
                 if not isinstance(fields, dict) or any(isinstance(v, dict) for v in fields.values()):
                     violation("HEC fields must be a flat object (no nested objects)")
+            event_id = obj["event"].get("event_id") if isinstance(obj["event"], dict) else None
+            if event_id is not None and event_id in CONFIG["hec_invalid_events"]:
+                # Splunk processes the events before the invalid one and says which it was.
+                invalid = len(events)
+                with LOCK:
+                    for taken in events:
+                        STATE["hec"].append({"channel": channel, "envelope": taken})
+                    STATE["hec_requests"].append({"status": 400, "channel": channel, "events": invalid})
+                return self.answer(400, {"text": "Invalid data format", "code": 6, "invalid-event-number": invalid})
             events.append(obj)
         with LOCK:
             for obj in events:

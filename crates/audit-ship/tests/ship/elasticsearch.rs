@@ -10,7 +10,8 @@ use governance::config::SinkConfig;
 use serde_json::{Value, json};
 
 use super::receivers::{
-    journal, receivers, ship_config, ship_configured, sink_config, strings, without_ship,
+    ERROR_LINES, built, error_id, journal, receivers, ship_config, ship_configured,
+    ship_with_errors, sink_config, strings, without_ship,
 };
 
 fn config(url: &str) -> SinkConfig {
@@ -211,4 +212,26 @@ async fn the_retention_bodies_are_taken_by_the_ilm_and_index_template_apis() {
         received["es_templates"]["claude-errors"]["index_patterns"],
         json!(["claude-errors*"])
     );
+}
+
+#[tokio::test]
+async fn the_servers_error_logs_are_created_in_the_errors_index() {
+    let es = receivers();
+    let written = journal(3);
+    let report = ship_with_errors(&written, ship_config(10), built(&[config(&es.url)]).await).await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.sinks[0].shipped, report.sinks[0].errors_shipped),
+        (3, 3)
+    );
+    let received = es.received();
+    assert_eq!(received["es"]["claude-audit"].as_object().unwrap().len(), 3);
+    let errors = received["es"]["claude-errors"].as_object().unwrap();
+    assert_eq!(errors.len(), 3);
+    for (i, line) in ERROR_LINES.iter().enumerate() {
+        let doc = &errors[&error_id(i)];
+        assert_eq!(doc["message"], *line);
+        assert_eq!(doc["@timestamp"], line[..24]);
+    }
+    es.assert_no_violations();
 }

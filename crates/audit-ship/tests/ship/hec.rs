@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use audit_ship::sinks::splunk_hec::SplunkHecSink;
 use governance::config::{SinkConfig, SplunkHecSinkConfig};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::receivers::{journal, receivers, ship, ship_config, sink_config, strings, without_ship};
+use super::receivers::{
+    ERROR_LINES, error_id, journal, receivers, ship, ship_config, ship_with_errors, sink_config,
+    strings, without_ship,
+};
 
 const TOKEN: &str = "0f3c7a52-hec-test-token-7d1e";
 
@@ -230,5 +233,75 @@ async fn with_its_variable_unset_the_token_comes_from_the_keychain() {
         strings(&hec.received()["hec"], "/envelope/event/event_id"),
         written.ids()
     );
+    hec.assert_no_violations();
+}
+
+#[tokio::test]
+async fn the_servers_error_logs_go_to_the_errors_index_and_sourcetype() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN }));
+    let mut config = config(&hec.url, false);
+    config.errors_index = Some("claude_errors".into());
+    let sink: Arc<dyn audit_ship::Sink> =
+        Arc::new(SplunkHecSink::new(&config, TOKEN.to_owned()).unwrap());
+    let written = journal(4);
+    let report = ship_with_errors(&written, ship_config(10), vec![sink]).await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.sinks[0].shipped, report.sinks[0].errors_shipped),
+        (4, 3)
+    );
+    let received = hec.received();
+    let all = received["hec"].as_array().unwrap();
+    let (audit, errors): (Vec<&Value>, Vec<&Value>) = all
+        .iter()
+        .partition(|e| e["envelope"]["index"] == "claude_audit");
+    assert_eq!(audit.len(), 4);
+    assert_eq!(errors.len(), 3);
+    for (i, item) in errors.iter().enumerate() {
+        let envelope = &item["envelope"];
+        assert_eq!(envelope["index"], "claude_errors");
+        assert_eq!(envelope["sourcetype"], "claude-enterprise:errors");
+        assert_eq!(envelope["fields"]["event_id"], error_id(i));
+        // No chain head: error lines are not chained.
+        assert!(envelope["fields"].get("chain_head_hash").is_none());
+        assert_eq!(envelope["event"]["message"], ERROR_LINES[i]);
+        assert_eq!(
+            envelope["event"]["level"],
+            if i == 1 { "ERROR" } else { "WARN" }
+        );
+    }
+    hec.assert_no_violations();
+}
+
+#[tokio::test]
+async fn an_event_hec_refuses_is_dead_lettered_and_the_events_after_it_still_arrive() {
+    let hec = receivers();
+    let written = journal(6);
+    let ids = written.ids();
+    hec.faults(json!({ "hec_token": TOKEN, "hec_invalid_events": [ids[2].clone()] }));
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.sinks[0].shipped, report.sinks[0].dead_lettered),
+        (5, 1)
+    );
+    // Splunk took the two before it; only the three after it were sent again.
+    let received = hec.received();
+    let expected: Vec<String> = ids.iter().filter(|i| **i != ids[2]).cloned().collect();
+    assert_eq!(
+        strings(&received["hec"], "/envelope/event/event_id"),
+        expected
+    );
+    let dead = written.dead_letters("splunk");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["event_id"], ids[2].as_str());
+    let reason = dead[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("Invalid data format"), "{reason}");
     hec.assert_no_violations();
 }

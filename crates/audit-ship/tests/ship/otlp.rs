@@ -8,7 +8,8 @@ use governance::config::SinkConfig;
 use serde_json::{Value, json};
 
 use super::receivers::{
-    Written, journal, receivers, ship_config, ship_configured, sink_config, without_ship,
+    ERROR_LINES, ERRORS_FILE, Written, built, error_id, journal, receivers, ship_config,
+    ship_configured, ship_with_errors, sink_config, without_ship,
 };
 
 fn config(url: &str, protocol: &str) -> SinkConfig {
@@ -178,4 +179,42 @@ async fn a_batch_the_collector_rejects_whole_is_dead_lettered_with_its_message()
             .contains("rejected 3 of 3"),
         "{dead:?}"
     );
+}
+
+#[tokio::test]
+async fn the_servers_error_logs_go_out_under_their_own_scope_with_their_severity() {
+    let otlp = receivers();
+    let written = journal(2);
+    let report = ship_with_errors(
+        &written,
+        ship_config(10),
+        built(&[config(&otlp.url, "protobuf")]).await,
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.sinks[0].shipped, report.sinks[0].errors_shipped),
+        (2, 3)
+    );
+    let received = otlp.received();
+    let requests = received["otlp"].as_array().unwrap();
+    assert_eq!(requests.len(), 2);
+    let scope_logs = &requests[1]["request"]["resource_logs"][0]["scope_logs"][0];
+    assert_eq!(scope_logs["scope"]["name"], "claude-enterprise.errors");
+    let records = scope_logs["log_records"].as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    for (i, record) in records.iter().enumerate() {
+        let attrs = attributes(&record["attributes"]);
+        assert_eq!(attrs["event_id"], error_id(i));
+        assert_eq!(attrs["log.file.name"], ERRORS_FILE);
+        assert_eq!(record["body"]["string_value"], ERROR_LINES[i]);
+        let (number, text) = if i == 1 {
+            ("SEVERITY_NUMBER_ERROR", "ERROR")
+        } else {
+            ("SEVERITY_NUMBER_WARN", "WARN")
+        };
+        assert_eq!(record["severity_number"], number);
+        assert_eq!(record["severity_text"], text);
+    }
+    otlp.assert_no_violations();
 }

@@ -211,3 +211,59 @@ pub fn receivers() -> testkit::AuditReceivers {
     testkit::install_crypto_provider();
     testkit::audit_receivers()
 }
+
+/// Three WARN/ERROR lines of github-mcp's errors journal, as its log layer writes them.
+pub const ERROR_LINES: [&str; 3] = [
+    "2026-01-13T10:30:00.000Z  WARN github_mcp::client: rate limit low (12 left)",
+    "2026-01-13T10:30:01.500Z ERROR github_mcp::client: upstream answered 502",
+    "2026-01-13T10:30:02.250Z  WARN governance::server: slow call (2100 ms)",
+];
+
+/// The errors file of [`errors_journal`].
+pub const ERRORS_FILE: &str = "github-mcp-20260113T103000.000Z-4242.jsonl";
+
+/// The errors journal beside `written`'s journal, holding [`ERROR_LINES`].
+pub fn errors_journal(written: &Written) -> PathBuf {
+    let dir = governance::audit::errors_dir(&written.dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(ERRORS_FILE), ERROR_LINES.join("\n") + "\n").unwrap();
+    dir
+}
+
+/// The `event_id` the shipper gives error line `i` (`<file>:<offset>`).
+pub fn error_id(i: usize) -> String {
+    let offset: usize = ERROR_LINES[..i].iter().map(|l| l.len() + 1).sum();
+    format!("{ERRORS_FILE}:{offset}")
+}
+
+/// One `--once` run of `sinks` over `written`'s journal and its errors journal.
+pub async fn ship_with_errors(
+    written: &Written,
+    config: ShipConfig,
+    sinks: Vec<Arc<dyn Sink>>,
+) -> ShipReport {
+    let errors = errors_journal(written);
+    let entries = sinks
+        .into_iter()
+        .map(|sink| SinkEntry {
+            sink,
+            format: ShipFormat::Native,
+        })
+        .collect();
+    Shipper::new(&written.dir, config, entries)
+        .unwrap()
+        .with_errors_dir(Some(errors))
+        .run(Mode::Once)
+        .await
+        .unwrap()
+}
+
+/// The sinks `audit ship` builds from `sinks` (no keychain).
+pub async fn built(sinks: &[SinkConfig]) -> Vec<Arc<dyn Sink>> {
+    sinks::build(sinks, &ShipConfig::default(), None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.sink)
+        .collect()
+}
