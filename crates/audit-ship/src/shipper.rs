@@ -877,3 +877,71 @@ pub fn pending(dir: &Path, sink: &str) -> Result<Pending, ShipError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::sinks::cloudwatch;
+
+    fn line(bytes: usize, timestamp_ms: i64) -> Line {
+        Line {
+            event: EncodedEvent {
+                event_id: "e".into(),
+                seq: 1,
+                timestamp_ms,
+                bytes: vec![b'x'; bytes],
+            },
+            end: 0,
+            hash: String::new(),
+        }
+    }
+
+    fn cloudwatch_limits() -> Limits {
+        Limits {
+            max_events: cloudwatch::MAX_EVENTS,
+            max_bytes: cloudwatch::MAX_BYTES,
+            overhead_per_event: cloudwatch::EVENT_OVERHEAD,
+            max_span: Some(Duration::from_secs(24 * 3600)),
+            max_event_bytes: cloudwatch::MAX_EVENT_BYTES,
+        }
+    }
+
+    /// Large batches allowed by `[audit.ship]`, so the sink's limits are what cut.
+    fn wide() -> ShipConfig {
+        ShipConfig {
+            batch_max_events: 1_000_000,
+            batch_max_bytes: 1 << 30,
+            ..ShipConfig::default()
+        }
+    }
+
+    #[test]
+    fn batches_respect_put_log_events_limits() {
+        let limits = cloudwatch_limits();
+        // 10,000 events at most.
+        let small: Vec<Line> = (0..10_001).map(|_| line(10, 0)).collect();
+        assert_eq!(cut(&small, &limits, &wide()), (10_000, false));
+        // 1,048,576 bytes counting 26 per event: 1,000-byte events fit 1,022 to a batch.
+        let big: Vec<Line> = (0..2_000).map(|_| line(1_000, 0)).collect();
+        let (n, _) = cut(&big, &limits, &wide());
+        assert_eq!(n, 1_048_576 / 1_026);
+        assert!(n * 1_026 <= 1_048_576 && (n + 1) * 1_026 > 1_048_576);
+        // A batch spans 24 hours at most.
+        let day = 24 * 3600 * 1000;
+        let spread = vec![line(10, 0), line(10, day), line(10, day + 1)];
+        assert_eq!(cut(&spread, &limits, &wide()), (2, false));
+        // An event CloudWatch cannot take goes alone, to be dead-lettered, not sent.
+        let huge = vec![line(300 * 1024, 0), line(10, 0)];
+        assert_eq!(cut(&huge, &limits, &wide()), (1, true));
+        let after = vec![line(10, 0), line(300 * 1024, 0)];
+        assert_eq!(cut(&after, &limits, &wide()), (1, false));
+        // `[audit.ship]` cuts first when it is smaller.
+        let config = ShipConfig {
+            batch_max_events: 7,
+            ..ShipConfig::default()
+        };
+        assert_eq!(cut(&small, &limits, &config), (7, false));
+    }
+}

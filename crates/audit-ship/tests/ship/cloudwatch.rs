@@ -209,3 +209,33 @@ async fn the_servers_error_logs_go_to_the_errors_group_and_not_twice() {
     assert_eq!(again.sinks[0].errors_shipped, 0);
     assert_eq!(received(&client, &format!("{group}-errors")).await.len(), 2);
 }
+
+#[tokio::test]
+async fn events_out_of_time_order_in_the_journal_arrive_in_journal_order() {
+    let moto = testkit::moto();
+    let dir = tempfile::tempdir().unwrap();
+    // Two callers' events, interleaved by the journal's writer thread: the second is older.
+    let (writer, _) = governance::audit::Journal::open(dir.path(), "github").unwrap();
+    let now = chrono::Utc::now();
+    for (n, offset_ms) in [(1u64, 0i64), (2, -5_000), (3, 1), (4, -2)] {
+        let mut e = event(n);
+        e.timestamp = (now + chrono::Duration::milliseconds(offset_ms))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        writer.append(e, false).unwrap();
+    }
+    drop(writer);
+    let segs = governance::audit::segments(dir.path()).unwrap();
+    let group = format!("/claude-enterprise/audit-{}", testkit::uuid());
+    let report = shipper(dir.path(), vec![sink(&group, &moto.url).await])
+        .run(Mode::Once)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    let got: Vec<Value> = received(&client().await, &group)
+        .await
+        .into_iter()
+        .map(unshipped)
+        .collect();
+    // Each event keeps its own timestamp in the message.
+    assert_eq!(got, lines(&segs[0]));
+}
