@@ -141,11 +141,11 @@ pub(crate) async fn status_error(sink: &str, response: Response) -> SinkError {
 }
 
 /// The event's JSON, from the encoded bytes (native, or OCSF with the native event under
-/// `unmapped`): the fields the sinks put in their envelopes are read from it.
+/// `unmapped.event`): the fields the sinks put in their envelopes are read from it.
 pub(crate) fn native_fields(bytes: &[u8]) -> serde_json::Value {
-    let value: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-    match value.get("unmapped") {
-        Some(native) if native.get("event_id").is_some() => native.clone(),
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    match value.pointer_mut("/unmapped/event") {
+        Some(native) if native.get("event_id").is_some() => native.take(),
         _ => value,
     }
 }

@@ -305,3 +305,36 @@ async fn an_event_hec_refuses_is_dead_lettered_and_the_events_after_it_still_arr
     assert!(reason.contains("Invalid data format"), "{reason}");
     hec.assert_no_violations();
 }
+
+#[tokio::test]
+async fn ocsf_events_carry_the_native_host_and_server_in_the_envelope() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN }));
+    let written = journal(2);
+    let sink: Arc<dyn audit_ship::Sink> =
+        Arc::new(SplunkHecSink::new(&config(&hec.url, false), TOKEN.to_owned()).unwrap());
+    let entries = vec![audit_ship::SinkEntry {
+        sink,
+        format: governance::config::ShipFormat::Ocsf,
+    }];
+    let report = audit_ship::Shipper::new(&written.dir, ship_config(10), entries)
+        .unwrap()
+        .run(audit_ship::Mode::Once)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    let received = hec.received();
+    for (item, event) in received["hec"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&written.events)
+    {
+        let envelope = &item["envelope"];
+        assert_eq!(envelope["event"]["class_uid"], 6003);
+        assert_eq!(envelope["host"], "laptop-17");
+        assert_eq!(envelope["source"], "github-mcp");
+        assert_eq!(envelope["fields"]["event_id"], event.event_id);
+    }
+    hec.assert_no_violations();
+}

@@ -218,3 +218,37 @@ async fn the_servers_error_logs_go_out_under_their_own_scope_with_their_severity
     }
     otlp.assert_no_violations();
 }
+
+#[tokio::test]
+async fn ocsf_events_keep_their_attributes_from_the_native_event_they_carry() {
+    let otlp = receivers();
+    let written = journal(3);
+    let mut config = config(&otlp.url, "protobuf");
+    let SinkConfig::Otlp(c) = &mut config else {
+        unreachable!()
+    };
+    c.format = Some(governance::config::ShipFormat::Ocsf);
+    let report = ship_configured(&written.dir, ship_config(10), &[config]).await;
+    assert!(report.ok(), "{report:?}");
+    let received = otlp.received();
+    let resource_logs = &received["otlp"][0]["request"]["resource_logs"][0];
+    let resource = attributes(&resource_logs["resource"]["attributes"]);
+    assert_eq!(resource["service.name"], "github-mcp");
+    let records = resource_logs["scope_logs"][0]["log_records"]
+        .as_array()
+        .unwrap();
+    for (record, event) in records.iter().zip(&written.events) {
+        let attrs = attributes(&record["attributes"]);
+        assert_eq!(attrs["event_id"], event.event_id);
+        assert_eq!(attrs["user"], event.user);
+        assert_eq!(attrs["action"], event.action);
+        let body: Value =
+            serde_json::from_str(record["body"]["string_value"].as_str().unwrap()).unwrap();
+        assert_eq!(body["class_uid"], 6003);
+        assert_eq!(
+            body["unmapped"]["event"],
+            serde_json::to_value(event).unwrap()
+        );
+    }
+    otlp.assert_no_violations();
+}
