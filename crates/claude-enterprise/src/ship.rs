@@ -170,6 +170,18 @@ pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("audit ship: retention of the error logs: {e}");
             }
         }
+        if !args.quiet {
+            // What is left, per sink, after this run.
+            for sink in &report.sinks {
+                let kind = config
+                    .audit
+                    .sinks
+                    .iter()
+                    .find(|s| s.name() == sink.name)
+                    .map_or("?", |s| s.kind());
+                eprintln!("audit ship: {}", sink_line(&dir, &sink.name, kind).1);
+            }
+        }
         let mut failed = false;
         for sink in &report.sinks {
             if let Some(e) = &sink.error {

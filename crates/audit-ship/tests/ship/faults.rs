@@ -41,6 +41,14 @@ async fn corrupted_segment_is_quarantined_and_reported_while_the_others_ship() {
     assert_eq!(sink.shipped, 24);
     // Recorded: the next run reports it again and ships nothing more.
     let state = SinkDir::new(&journal_dir, "central");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let name0 = segs[0].file_name().unwrap().to_str().unwrap();
+        assert_eq!(mode(&state.path().join(format!("{name0}.ckpt"))), 0o600);
+        assert_eq!(mode(state.path()), 0o700);
+        assert_eq!(mode(&out), 0o600);
+    }
     assert!(state.quarantine(name1).unwrap().is_some());
     let again = shipper(&journal_dir, vec![file_sink("central", &out)])
         .run(Mode::Once)
