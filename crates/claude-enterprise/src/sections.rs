@@ -51,6 +51,15 @@ pub fn check(config: &Config) -> Result<(), ConfigError> {
         line: 0,
         message: e.to_string(),
     })?;
+    // Loading added the files without compiling them (start-up stays cheap): every pattern
+    // is compiled here, so that a rule that cannot run is found before it misses a secret.
+    for path in &config.safety.secret_rules {
+        governance::content::secrets::check_rule_file(path).map_err(|e| ConfigError::Invalid {
+            path: "config".into(),
+            line: 0,
+            message: format!("safety.secret_rules: {e}"),
+        })?;
+    }
     if let Some(unknown) = config.unclaimed_sections(&NAMES).next() {
         return Err(ConfigError::Invalid {
             path: "config".into(),

@@ -91,6 +91,33 @@ fn config_check_names_file_line_and_key() {
 }
 
 #[test]
+fn config_check_compiles_every_added_secret_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    let config = format!(
+        "[safety]\nsecret_rules = [{:?}]\n",
+        rules.display().to_string()
+    );
+    let missing = cli(&["config", "check"], &config);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("safety.secret_rules") && missing.stderr.contains("rules.toml"),
+        "{}",
+        missing.stderr
+    );
+    let rule = |pattern: &str| {
+        format!("[[rules]]\nid = \"acme-key\"\nregex = '''{pattern}'''\nkeywords = [\"acme_\"]\n")
+    };
+    std::fs::write(&rules, rule("acme_[a-z]{4")).unwrap();
+    let broken = cli(&["config", "check"], &config);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert!(broken.stderr.contains("rule acme-key"), "{}", broken.stderr);
+    std::fs::write(&rules, rule("acme_[a-z]{4}")).unwrap();
+    let ok = cli(&["config", "check"], &config);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+}
+
+#[test]
 fn policy_explain_shows_each_decision_and_its_rule() {
     let config = r#"
         [policy]
@@ -575,4 +602,51 @@ fn audit_ship_to_splunk_hec_reads_the_token_from_the_environment_and_never_print
         .collect();
     assert_eq!(received, order);
     hec.assert_no_violations();
+}
+
+#[test]
+fn audit_ship_follow_deletes_old_segments_once_shipped_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = ship_journal(dir.path(), &[10, 4]);
+    let segments = governance::audit::segments(&journal_dir).unwrap();
+    // The first segment is a month old; the second is recent.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segments[0])
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 86_400))
+        .unwrap();
+    let out = dir.path().join("central.jsonl");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\ndir = {:?}\nretention_days = 7\n[audit.ship]\npoll_interval_ms = 50\n\
+             batch_max_age_ms = 0\n[[audit.sinks]]\nkind = \"file\"\nname = \"central\"\n\
+             path = {:?}\n",
+            journal_dir.display().to_string(),
+            out.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+        .args(["audit", "ship", "--follow"])
+        .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while segments[0].exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old segment was never deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    // Deleted only once shipped; the recent one stays.
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 14);
+    assert!(segments[1].exists());
 }

@@ -213,6 +213,10 @@ pub struct SafetyConfig {
     pub confirm_writes: bool,
     /// Largest `tools/call` arguments accepted, in bytes.
     pub max_argument_bytes: usize,
+    /// Secret rule files in gitleaks' format, run beside the built-in rules on errors, logs
+    /// and the journal: gitleaks' own `config/gitleaks.toml` (the copy its package installs, say),
+    /// or an organisation's own rules.
+    pub secret_rules: Vec<PathBuf>,
 }
 
 impl Default for SafetyConfig {
@@ -220,6 +224,7 @@ impl Default for SafetyConfig {
         Self {
             confirm_writes: false,
             max_argument_bytes: 1024 * 1024,
+            secret_rules: Vec::new(),
         }
     }
 }
@@ -307,6 +312,18 @@ impl Config {
             Some(path) => (Self::from_file(&path)?, ConfigSource::File(path)),
             None => (Config::default(), ConfigSource::Defaults),
         };
+        // Every process loads its config first: from here on, every text it scrubs runs the
+        // added rules too. A file that cannot be read stops the start-up (fail closed).
+        crate::content::secrets::add_rule_files(&config.safety.secret_rules).map_err(|e| {
+            ConfigError::Invalid {
+                path: match &source {
+                    ConfigSource::File(path) => path.clone(),
+                    ConfigSource::Defaults => PathBuf::new(),
+                },
+                line: 0,
+                message: format!("safety.secret_rules: {e}"),
+            }
+        })?;
         Ok(LoadedConfig { config, source })
     }
 

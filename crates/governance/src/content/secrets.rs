@@ -16,14 +16,20 @@
 
 mod ruleset;
 
-use std::{collections::HashMap, ops::Range, sync::LazyLock};
+use std::{
+    collections::HashMap,
+    ops::Range,
+    path::PathBuf,
+    sync::{LazyLock, OnceLock},
+};
 
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 
 use ruleset::RuleSet;
 
-/// The rule file (ours, in gitleaks' format).
+/// The built-in rule file (ours, in gitleaks' format). Others, gitleaks' own among them, are
+/// added by [`add_rule_files`] (`safety.secret_rules`).
 const RULES: &str = include_str!("secrets/rules.toml");
 
 /// What replaces a private key block, or the part of one a text holds.
@@ -38,25 +44,27 @@ pub struct SecretSpan {
     pub label: &'static str,
 }
 
-/// A rule the keyword pass can enable.
+/// A rule the keyword pass can enable: rule `.1` of rule set `.0`, or the private key walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RuleRef {
-    Set(usize),
+    Set(usize, usize),
     PrivateKeys,
 }
 
 struct Engine {
-    set: RuleSet,
+    /// The built-in rules first, then each added rule file: a file's global allowlist
+    /// applies to its own rules only, as in gitleaks.
+    sets: Vec<RuleSet>,
     /// Every keyword of every rule, ASCII case-insensitive.
     keywords: AhoCorasick,
     /// For each keyword, the rules it enables.
     by_keyword: Vec<Vec<RuleRef>>,
     /// Rules without keywords: they run on every text.
-    always: Vec<usize>,
+    always: Vec<RuleRef>,
 }
 
 impl Engine {
-    fn new(set: RuleSet) -> Self {
+    fn new(sets: Vec<RuleSet>) -> Self {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut by_keyword: Vec<Vec<RuleRef>> = Vec::new();
         let mut always = Vec::new();
@@ -68,12 +76,14 @@ impl Engine {
             }
             by_keyword[at].push(rule);
         };
-        for (i, rule) in set.rules.iter().enumerate() {
-            if rule.keywords.is_empty() {
-                always.push(i);
-            }
-            for keyword in &rule.keywords {
-                add(keyword, RuleRef::Set(i));
+        for (s, set) in sets.iter().enumerate() {
+            for (i, rule) in set.rules.iter().enumerate() {
+                if rule.keywords.is_empty() {
+                    always.push(RuleRef::Set(s, i));
+                }
+                for keyword in &rule.keywords {
+                    add(keyword, RuleRef::Set(s, i));
+                }
             }
         }
         add("private key", RuleRef::PrivateKeys);
@@ -88,7 +98,7 @@ impl Engine {
             .build(patterns.iter().map(|(k, _)| k.as_bytes()))
             .expect("keywords are literals");
         Self {
-            set,
+            sets,
             keywords,
             by_keyword,
             always,
@@ -96,13 +106,104 @@ impl Engine {
     }
 }
 
-#[expect(
-    clippy::expect_used,
-    reason = "built from constants this crate embeds and its tests load: it cannot fail at run time"
-)]
-static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
-    Engine::new(RuleSet::parse(RULES).expect("the embedded rule file parses (tested)"))
-});
+fn builtin_rules() -> RuleSet {
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant this crate embeds and its tests load: it cannot fail at run time"
+    )]
+    RuleSet::parse(RULES).expect("the embedded rule file parses (tested)")
+}
+
+/// The built-in rules, until [`add_rule_files`] adds others.
+static BUILTIN: LazyLock<Engine> = LazyLock::new(|| Engine::new(vec![builtin_rules()]));
+
+/// The built-in rules and the added files, and those files' paths: set once per process.
+static WITH_FILES: OnceLock<(Vec<PathBuf>, &'static Engine)> = OnceLock::new();
+
+fn engine() -> &'static Engine {
+    match WITH_FILES.get() {
+        Some((_, engine)) => engine,
+        None => &BUILTIN,
+    }
+}
+
+/// A rule file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuleFileError {
+    /// The file could not be read.
+    #[error("secret rule file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a rule file in gitleaks' format, or a rule does not compile.
+    #[error("secret rule file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the rule.
+        message: String,
+    },
+    /// Other files were added already in this process.
+    #[error(
+        "secret rule files {} were added already in this process; {} cannot replace them",
+        .added.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        .asked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    Conflict {
+        /// The files in force.
+        added: Vec<PathBuf>,
+        /// The files asked for.
+        asked: Vec<PathBuf>,
+    },
+}
+
+/// Adds rule files in gitleaks' format (gitleaks' own `config/gitleaks.toml`, an
+/// organisation's) beside the built-in rules, for every text scrubbed from now on in this
+/// process; returns how many rules they add. Patterns compile on first use, as the built-in
+/// ones do (start-up stays cheap); [`check_rule_file`] compiles every one, for `config check`.
+/// The same files again change nothing; other files after the first are refused (the set is
+/// process-wide).
+pub fn add_rule_files(paths: &[PathBuf]) -> Result<usize, RuleFileError> {
+    if let Some((added, engine)) = WITH_FILES.get() {
+        if added == paths {
+            return Ok(engine.sets.iter().skip(1).map(|s| s.rules.len()).sum());
+        }
+        return Err(RuleFileError::Conflict {
+            added: added.clone(),
+            asked: paths.to_vec(),
+        });
+    }
+    if paths.is_empty() {
+        return Ok(0);
+    }
+    let mut sets = vec![builtin_rules()];
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let invalid = |message: String| RuleFileError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        sets.push(RuleSet::parse(&text).map_err(invalid)?);
+    }
+    let added = sets.iter().skip(1).map(|s| s.rules.len()).sum();
+    let engine: &'static Engine = Box::leak(Box::new(Engine::new(sets)));
+    // A racing caller with the same files is as good; with others, it is refused above next
+    // time, and this call's files are dropped: report it.
+    WITH_FILES
+        .set((paths.to_vec(), engine))
+        .map_err(|_| RuleFileError::Conflict {
+            added: WITH_FILES.get().map(|(p, _)| p.clone()).unwrap_or_default(),
+            asked: paths.to_vec(),
+        })?;
+    Ok(added)
+}
 
 /// BEGIN and END lines of private key blocks: PEM (`RSA`, `EC`, `ENCRYPTED`, ...), OpenSSH,
 /// PGP (`PGP PRIVATE KEY BLOCK`) and SSH2 (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`).
@@ -114,6 +215,22 @@ static KEY_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     ruleset::compile(r"(?i)-{4,5} ?(BEGIN|END)[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)? ?-{4,5}")
         .expect("marker pattern compiles")
 });
+
+/// Reads a rule file and compiles every rule in it, as `claude-enterprise config check`
+/// does: returns how many rules it runs and the ids of those it skips (scoped to file paths).
+pub fn check_rule_file(path: &std::path::Path) -> Result<(usize, Vec<String>), RuleFileError> {
+    let invalid = |message: String| RuleFileError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let set = RuleSet::parse(&text).map_err(invalid)?;
+    set.compile_all().map_err(invalid)?;
+    Ok((set.rules.len(), set.skipped))
+}
 
 /// Every secret in `text`, merged where they overlap, in order.
 ///
@@ -144,30 +261,33 @@ pub fn secret_spans(text: &str) -> Vec<SecretSpan> {
 }
 
 fn spans_of_visible(text: &str) -> Vec<SecretSpan> {
-    let engine = &*ENGINE;
+    let engine = engine();
     let bytes = text.as_bytes();
-    let mut enabled = vec![false; engine.set.rules.len()];
+    let mut enabled: Vec<Vec<bool>> = engine
+        .sets
+        .iter()
+        .map(|set| vec![false; set.rules.len()])
+        .collect();
     let mut private_keys = false;
-    for found in engine.keywords.find_overlapping_iter(bytes) {
-        for rule in &engine.by_keyword[found.pattern().as_usize()] {
-            match rule {
-                RuleRef::Set(i) => enabled[*i] = true,
-                RuleRef::PrivateKeys => private_keys = true,
-            }
+    let found = engine.keywords.find_overlapping_iter(bytes);
+    let keyword_rules = found.flat_map(|f| &engine.by_keyword[f.pattern().as_usize()]);
+    for rule in keyword_rules.chain(&engine.always) {
+        match rule {
+            RuleRef::Set(s, i) => enabled[*s][*i] = true,
+            RuleRef::PrivateKeys => private_keys = true,
         }
-    }
-    for i in &engine.always {
-        enabled[*i] = true;
     }
     let mut spans: Vec<SecretSpan> = Vec::new();
     let mut ranges = Vec::new();
-    for (rule, _) in engine.set.rules.iter().zip(&enabled).filter(|(_, on)| **on) {
-        ranges.clear();
-        engine.set.find(rule, bytes, &mut ranges);
-        spans.extend(ranges.drain(..).map(|range| SecretSpan {
-            range,
-            label: rule.label.as_str(),
-        }));
+    for (set, enabled) in engine.sets.iter().zip(&enabled) {
+        for (rule, _) in set.rules.iter().zip(enabled).filter(|(_, on)| **on) {
+            ranges.clear();
+            set.find(rule, bytes, &mut ranges);
+            spans.extend(ranges.drain(..).map(|range| SecretSpan {
+                range,
+                label: rule.label.as_str(),
+            }));
+        }
     }
     if private_keys {
         spans.extend(
@@ -684,5 +804,62 @@ path = '''\.p12$'''
             let found: Vec<&str> = found.into_iter().map(|r| &text[r]).collect();
             assert_eq!(&found, expected, "{text}");
         }
+    }
+
+    /// A rule file named in `safety.secret_rules` runs beside the built-in rules, with its own
+    /// global allowlist; a file that does not parse, or whose pattern does not compile, is
+    /// named in the error; the files of a process are set once.
+    #[test]
+    fn added_rule_files_run_beside_the_built_in_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let acme = dir.path().join("acme.toml");
+        std::fs::write(
+            &acme,
+            r#"
+[allowlist]
+regexes = ['''^acme_live_0{24}$''']
+
+[[rules]]
+id = "acme-api-key"
+regex = '''\b(acme_live_[0-9a-z]{24})\b'''
+keywords = ["acme_live_"]
+"#,
+        )
+        .unwrap();
+        let leaked = "upstream said: key acme_live_4f9k2m8q1z7x3c6v5b0n2p4r rejected";
+        assert!(secret_spans(leaked).is_empty(), "not a built-in shape");
+        assert_eq!(check_rule_file(&acme).unwrap(), (1, vec![]));
+        assert_eq!(add_rule_files(std::slice::from_ref(&acme)).unwrap(), 1);
+        let mut text = leaked.to_owned();
+        assert_eq!(scrub_secrets(&mut text), 1);
+        assert_eq!(text, "upstream said: key [REDACTED acme-api-key] rejected");
+        // The file's allowlist holds for its own rule; the built-in rules still run.
+        let mut both = "acme_live_000000000000000000000000 AKIAIOSFODNN7EXAMPLF".to_owned();
+        scrub_secrets(&mut both);
+        assert!(
+            both.starts_with("acme_live_000000000000000000000000 "),
+            "{both}"
+        );
+        assert!(!both.contains("AKIAIOSFODNN7EXAMPLF"), "{both}");
+        // The same files again: nothing changes; others: refused.
+        assert_eq!(add_rule_files(std::slice::from_ref(&acme)).unwrap(), 1);
+        let other = dir.path().join("other.toml");
+        std::fs::write(&other, "").unwrap();
+        let refused = add_rule_files(&[other]).unwrap_err().to_string();
+        assert!(refused.contains("acme.toml"), "{refused}");
+
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(
+            &broken,
+            "[[rules]]\nid = \"bad\"\nregex = '''(unclosed'''\n",
+        )
+        .unwrap();
+        let error = check_rule_file(&broken).unwrap_err().to_string();
+        assert!(
+            error.contains("broken.toml") && error.contains("rule bad"),
+            "{error}"
+        );
+        let missing = check_rule_file(&dir.path().join("missing.toml")).unwrap_err();
+        assert!(missing.to_string().contains("missing.toml"), "{missing}");
     }
 }
