@@ -33,6 +33,9 @@ use crate::{
     sink::{Batch, ChainHead, Delivery, EncodedEvent, ItemOutcome, Limits, Sink, SinkError},
 };
 
+/// How often `--follow` applies local retention.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(600);
+
 /// Bytes of a segment read at once.
 const CHUNK: u64 = 8 * 1024 * 1024;
 
@@ -110,6 +113,8 @@ pub struct Shipper {
     /// The servers' WARN/ERROR logs ([`governance::audit::errors_dir`]), for sinks that take
     /// them.
     errors_dir: Option<PathBuf>,
+    /// `--follow`: local retention (days, every configured sink's name) applied as it runs.
+    retention: Option<(u32, Vec<String>)>,
     config: ShipConfig,
     sinks: Vec<SinkEntry>,
     progress: bool,
@@ -156,6 +161,7 @@ impl Shipper {
         Ok(Self {
             dir: dir.to_owned(),
             errors_dir: None,
+            retention: None,
             config,
             sinks,
             progress: false,
@@ -166,6 +172,14 @@ impl Shipper {
     /// ([`Sink::takes_errors`]). Its lines are not chained: read as they are.
     pub fn with_errors_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.errors_dir = dir;
+        self
+    }
+
+    /// With [`Mode::Follow`], applies local retention ([`crate::retention`]) for `sinks` (every
+    /// configured sink, not only those shipped here) at the start and every
+    /// [`RETENTION_EVERY`]; a `--once` run leaves it to its caller.
+    pub fn with_retention(mut self, days: u32, sinks: Vec<String>) -> Self {
+        self.retention = Some((days, sinks));
         self
     }
 
@@ -219,6 +233,7 @@ impl Shipper {
         }
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
         let mut prepared = vec![false; self.sinks.len()];
+        let mut last_retention: Option<Instant> = None;
         loop {
             for (entry, prepared) in self.sinks.iter().zip(prepared.iter_mut()) {
                 let started = Instant::now();
@@ -234,7 +249,42 @@ impl Shipper {
                 .await;
                 self.finish(&dir, &mut report, outcome, started);
             }
+            if last_retention.is_none_or(|t: Instant| t.elapsed() >= RETENTION_EVERY) {
+                self.apply_retention();
+                last_retention = Some(Instant::now());
+            }
             tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// Local retention of the journal and of the errors journal.
+    fn apply_retention(&self) {
+        let Some((days, sinks)) = &self.retention else {
+            return;
+        };
+        let names: Vec<&str> = sinks.iter().map(String::as_str).collect();
+        let now = std::time::SystemTime::now();
+        match crate::retention::apply(&self.dir, &names, *days, now) {
+            Ok(r) => {
+                for path in &r.deleted {
+                    tracing::info!("deleted {} after its retention", path.display());
+                }
+            }
+            Err(e) => tracing::warn!("retention: {e}"),
+        }
+        if let Some(errors) = &self.errors_dir {
+            let takers: Vec<&str> = self
+                .sinks
+                .iter()
+                .filter(|e| e.sink.takes_errors())
+                .map(|e| e.sink.name())
+                .collect();
+            // With `--sink`, another sink not run here may still need the error logs.
+            if sinks.len() == self.sinks.len()
+                && let Err(e) = crate::retention::apply_errors(errors, &takers, *days, now)
+            {
+                tracing::warn!("retention of the error logs: {e}");
+            }
         }
     }
 

@@ -115,6 +115,15 @@ pub fn run(args: ShipArgs) -> anyhow::Result<ExitCode> {
             .collect();
         let shipper = Shipper::new(&dir, config.audit.ship.clone(), sinks)?
             .with_errors_dir(Some(errors_dir.clone()))
+            .with_retention(
+                config.audit.retention_days,
+                config
+                    .audit
+                    .sinks
+                    .iter()
+                    .map(|s| s.name().to_owned())
+                    .collect(),
+            )
             .with_progress(!args.quiet);
         let mode = if args.follow { Mode::Follow } else { Mode::Once };
         let shipping = async {
