@@ -341,7 +341,10 @@ fn inline(nodes: &[Node]) -> String {
     let nodes = &merge_adjacent_styles(nodes);
     let mut out = String::new();
     let mut code = String::new();
+    // The emphasis element written last, and where its Markdown starts in `out`.
+    let mut last_emphasis: Option<(usize, &Element)> = None;
     for (i, node) in nodes.iter().enumerate() {
+        let emphasis_before = last_emphasis.take();
         match node {
             Node::Text(t) | Node::CData(t) => {
                 let mut last_space = out.ends_with(' ') || out.ends_with('\n');
@@ -366,6 +369,19 @@ fn inline(nodes: &[Node]) -> String {
                 if markdown.starts_with('[') && out.ends_with('!') && !out.ends_with("\\!") {
                     out.insert(out.len() - 1, '\\');
                 }
+                if let Some((start, previous)) = emphasis_before
+                    && markdown.starts_with('*')
+                    && out.ends_with('*')
+                    && !out[..start]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+                {
+                    out.replace_range(start.., &underscored(previous));
+                }
+                if is_emphasis(e) {
+                    last_emphasis = Some((out.len(), e));
+                }
                 out.push_str(&markdown);
             }
         }
@@ -377,6 +393,25 @@ fn inline(nodes: &[Node]) -> String {
         }
     }
     out
+}
+
+fn is_emphasis(e: &Element) -> bool {
+    matches!(e.name.as_str(), "strong" | "b" | "em" | "i")
+}
+
+/// An emphasis element written with underscores (`_a_`, `__a__`).
+///
+/// `*a*` then `**b**` would meet as one run of asterisks (`*a***b**`), which Markdown reads
+/// as other emphasis; with underscores on the first (`_a_**b**`) the runs stay apart. An
+/// underscore cannot open right after a letter or digit: there the asterisks stay, which
+/// CommonMark's rule of three mostly splits as meant (`x*a***b**`).
+fn underscored(e: &Element) -> String {
+    let mark = if matches!(e.name.as_str(), "strong" | "b") {
+        "__"
+    } else {
+        "_"
+    };
+    wrap(&inline(&e.children), mark)
 }
 
 fn inline_element(e: &Element) -> String {

@@ -281,6 +281,16 @@ fn regressions_found_by_property_tests() {
             "*a&00b*\n",
         ),
         (
+            "emphasis right before strong text",
+            "<blockquote><p><em>a|a</em><strong>a<em>a a</em>a</strong></p></blockquote>",
+            "> _a|a_**a*a a*a**\n",
+        ),
+        (
+            "strong text right before emphasis",
+            "<ul><li><p><strong>0_0</strong><em>a<strong>a]0</strong>0</em></p></li></ul>",
+            "- __0\\_0__*a**a\\]0**0*\n",
+        ),
+        (
             "a number opening an alert's paragraph",
             "<ac:structured-macro ac:name=\"info\"><ac:rich-text-body><p>2. A</p></ac:rich-text-body></ac:structured-macro>",
             "> [!NOTE]\n> 2\\. A\n",
