@@ -46,6 +46,15 @@ const SCOPE: &str = "claude-enterprise.audit";
 /// The instrumentation scope of the servers' WARN/ERROR lines.
 const ERRORS_SCOPE: &str = "claude-enterprise.errors";
 
+/// `google.rpc.Status`, the body of an OTLP/HTTP failure (only what is read of it).
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
 /// An OTLP/HTTP logs sink.
 pub struct OtlpSink {
     name: String,
@@ -374,12 +383,36 @@ impl OtlpSink {
                     | StatusCode::SERVICE_UNAVAILABLE
                     | StatusCode::GATEWAY_TIMEOUT
             );
-            let mut error = web::status_error(&self.name, response).await;
-            error.retry = if retryable {
-                crate::sink::Retry::Retryable
+            let wait = web::retry_after(response.headers());
+            let protobuf = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-protobuf"));
+            let body = response.bytes().await.unwrap_or_default();
+            // The collector's google.rpc.Status, in the request's encoding.
+            let detail = if protobuf {
+                RpcStatus::decode(body.as_ref())
+                    .map(|s| s.message)
+                    .unwrap_or_default()
             } else {
-                crate::sink::Retry::Permanent
+                let text = String::from_utf8_lossy(&body);
+                serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v["message"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| text.chars().take(300).collect())
             };
+            let message = format!(
+                "sink {}: the collector answered HTTP {status}: {}",
+                self.name,
+                web::clean(detail.trim())
+            );
+            let mut error = if retryable {
+                SinkError::retryable(message)
+            } else {
+                SinkError::permanent(message)
+            };
+            error.retry_after = wait;
             return Err(error);
         }
         let is_json = response

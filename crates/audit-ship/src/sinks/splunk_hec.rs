@@ -300,8 +300,13 @@ impl SplunkHecSink {
                 return Ok(Some((usize::try_from(n).unwrap_or(usize::MAX), reason)));
             }
             let detail: String = body.chars().take(300).collect();
+            let hint = if answer["code"] == json!(10) {
+                " (the token has indexer acknowledgement on: set ack = true)"
+            } else {
+                ""
+            };
             return Err(SinkError::permanent(format!(
-                "sink {}: HEC answered HTTP {status}: {}",
+                "sink {}: HEC answered HTTP {status}: {}{hint}",
                 self.name,
                 web::clean(&detail)
             )));

@@ -472,10 +472,28 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, response.SerializeToString(), "application/x-protobuf")
 
     def otlp_answer(self, status, content_type, status_message, retry_after=None):
-        # Failures carry a google.rpc.Status; kept as JSON text here (the client reads the code).
+        # Failures carry a google.rpc.Status in the request's encoding (OTLP/HTTP "Failures").
         headers = [("Retry-After", retry_after)] if retry_after else []
-        payload = json.dumps({"code": 14 if status == 503 else 8 if status == 429 else 3, "message": status_message}).encode()
-        self.answer(status, payload, "application/json", headers)
+        code = 14 if status == 503 else 8 if status == 429 else 3  # UNAVAILABLE, RESOURCE_EXHAUSTED, INVALID_ARGUMENT
+        if content_type == "application/json":
+            return self.answer(status, json.dumps({"code": code, "message": status_message}).encode(), "application/json", headers)
+        # Status { int32 code = 1; string message = 2; }, encoded by hand (google.rpc is not
+        # part of opentelemetry-proto): tag 0x08 varint, tag 0x12 length-delimited.
+        message = status_message.encode()
+        payload = bytes([0x08, code, 0x12]) + varint(len(message)) + message
+        self.answer(status, payload, "application/x-protobuf", headers)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
 
 
 def main():

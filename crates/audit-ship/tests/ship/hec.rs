@@ -338,3 +338,23 @@ async fn ocsf_events_carry_the_native_host_and_server_in_the_envelope() {
     }
     hec.assert_no_violations();
 }
+
+#[tokio::test]
+async fn a_token_with_acknowledgement_on_and_ack_off_says_to_set_ack() {
+    let hec = receivers();
+    hec.faults(json!({ "hec_token": TOKEN, "hec_ack": true }));
+    let written = journal(2);
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    let error = report.sinks[0]
+        .error
+        .clone()
+        .expect("HEC refuses a request without channel");
+    assert!(error.contains("Data channel is missing"), "{error}");
+    assert!(error.contains("set ack = true"), "{error}");
+    assert_eq!(hec.received()["hec"], json!([]));
+}

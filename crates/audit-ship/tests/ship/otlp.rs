@@ -252,3 +252,27 @@ async fn ocsf_events_keep_their_attributes_from_the_native_event_they_carry() {
     }
     otlp.assert_no_violations();
 }
+
+#[tokio::test]
+async fn a_refused_request_is_permanent_and_reports_the_collectors_status_message() {
+    let otlp = receivers();
+    // A collector that refuses everything with 400 INVALID_ARGUMENT.
+    otlp.faults(json!({ "otlp_request_faults": [400, 400, 400] }));
+    let written = journal(2);
+    let report = ship_configured(
+        &written.dir,
+        ship_config(10),
+        &[config(&otlp.url, "protobuf")],
+    )
+    .await;
+    let error = report.sinks[0].error.clone().expect("a 400 stops the sink");
+    assert!(
+        error.contains("400") && error.contains("unavailable"),
+        "{error}"
+    );
+    // Permanent: asked once.
+    assert_eq!(
+        otlp.received()["otlp_requests"].as_array().unwrap().len(),
+        1
+    );
+}
