@@ -150,12 +150,20 @@ where
             s.err().code().unwrap_or("error"),
             s.err().message().unwrap_or("")
         ),
-        other => format!(
-            "CloudWatch {what}: {}",
-            std::error::Error::source(other)
-                .map(|s| format!("{other}: {s}"))
-                .unwrap_or_else(|| other.to_string())
-        ),
+        other => {
+            // The whole chain: "dispatch failure: io error: ... Connection refused".
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                let part = s.to_string();
+                if !text.contains(&part) {
+                    text.push_str(": ");
+                    text.push_str(&part);
+                }
+                source = s.source();
+            }
+            format!("CloudWatch {what}: {text}")
+        }
     };
     match &e {
         SdkError::ServiceError(s) => match s.err().code() {
