@@ -235,3 +235,43 @@ async fn the_servers_error_logs_are_created_in_the_errors_index() {
     }
     es.assert_no_violations();
 }
+
+#[tokio::test]
+async fn an_api_key_from_the_keychain_authenticates_and_a_missing_one_is_refused_for_good() {
+    let es = receivers();
+    let key = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
+    es.faults(json!({ "es_api_key": key }));
+    let written = journal(3);
+    let sinks = [config(&es.url)];
+    // No credentials configured: the cluster answers 401, which no retry fixes.
+    let refused = ship_configured(&written.dir, ship_config(10), &sinks).await;
+    let error = refused.sinks[0].error.clone().expect("401 stops the sink");
+    assert!(error.contains("401"), "{error}");
+    assert_eq!(requests(&es.received()).len(), 0);
+    // The key stored in the keychain (kernel keyutils, a fresh session keyring).
+    testkit::join_fresh_session_keyring();
+    let keychain = auth::config::KeychainConfig {
+        backend: auth::config::KeychainBackend::Keyutils,
+        service: format!("ce-audit-ship-test-{}", testkit::uuid()),
+    };
+    auth::keychain::Keychain::open(&keychain)
+        .unwrap()
+        .save_secret(&audit_ship::sinks::keychain_user("elastic"), key)
+        .unwrap();
+    let mut with_key = config(&es.url);
+    let SinkConfig::Elasticsearch(c) = &mut with_key else {
+        unreachable!()
+    };
+    c.api_key_env = Some("CE_TEST_ES_API_KEY_THAT_IS_NEVER_SET".into());
+    let entries = audit_ship::sinks::build(&[with_key], &ship_config(10), None, Some(&keychain))
+        .await
+        .unwrap();
+    let report = audit_ship::Shipper::new(&written.dir, ship_config(10), entries)
+        .unwrap()
+        .run(audit_ship::Mode::Once)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(strings(&es.received()["es_order"], "/_id"), written.ids());
+    es.assert_no_violations();
+}
