@@ -277,11 +277,14 @@ pub fn ilm_policy(days: u32) -> Value {
 /// The index template that makes `<index>` a data stream under the ILM policy `policy`, with
 /// the event's identifying fields mapped as keywords and `parameters` kept unindexed (its
 /// shape differs per tool). `PUT _index_template/<index>`.
-pub fn index_template(index: &str, policy: &str) -> Value {
+///
+/// `priority`: Elasticsearch refuses two templates of equal priority whose patterns overlap
+/// (`claude-audit*` and `claude-audit-errors*`), so the errors template is one higher.
+pub fn index_template(index: &str, policy: &str, priority: u32) -> Value {
     json!({
         "index_patterns": [format!("{index}*")],
         "data_stream": {},
-        "priority": 200,
+        "priority": priority,
         "_meta": { "managed_by": "claude-enterprise audit ship" },
         "template": {
             "settings": { "index.lifecycle.name": policy },
@@ -324,7 +327,7 @@ pub fn retention_requests(config: &ElasticsearchSinkConfig) -> Vec<(String, Valu
         (format!("PUT _ilm/policy/{audit_policy}"), ilm_policy(365)),
         (
             format!("PUT _index_template/{}", config.index),
-            index_template(&config.index, &audit_policy),
+            index_template(&config.index, &audit_policy, 200),
         ),
     ];
     if let Some(errors) = &config.errors_index {
@@ -332,7 +335,7 @@ pub fn retention_requests(config: &ElasticsearchSinkConfig) -> Vec<(String, Valu
         requests.push((format!("PUT _ilm/policy/{errors_policy}"), ilm_policy(90)));
         requests.push((
             format!("PUT _index_template/{errors}"),
-            index_template(errors, &errors_policy),
+            index_template(errors, &errors_policy, 201),
         ));
     }
     requests

@@ -275,3 +275,16 @@ async fn an_api_key_from_the_keychain_authenticates_and_a_missing_one_is_refused
     assert_eq!(strings(&es.received()["es_order"], "/_id"), written.ids());
     es.assert_no_violations();
 }
+
+#[test]
+fn the_errors_template_outranks_the_audit_template_whose_pattern_may_cover_it() {
+    let SinkConfig::Elasticsearch(mut config) = config("http://127.0.0.1:9") else {
+        unreachable!()
+    };
+    config.index = "claude-audit".into();
+    config.errors_index = Some("claude-audit-errors".into());
+    let requests = elasticsearch::retention_requests(&config);
+    assert_eq!(requests[1].1["priority"], 200);
+    assert_eq!(requests[3].0, "PUT _index_template/claude-audit-errors");
+    assert_eq!(requests[3].1["priority"], 201);
+}
