@@ -60,8 +60,11 @@ impl InlineWriter {
     fn write(&self, chars: &[char], out: &mut String) {
         let mut plain = String::new();
         let mut at = 0;
-        // After a bare URL, the text goes on as after a link: `https://x:)` ends in `:)`.
-        let mut url_end = None;
+        // Right after a span, what comes next follows the span's Markdown, not its wiki
+        // markup: after a bare URL as after a link (`https://x:)` ends in `:)`), after an
+        // underline as after its last letter (`+a+!x.png!` is `a!x.png!` in Markdown, where the
+        // image would follow a word).
+        let mut span_end = None;
         // A dropped colour leaves the text around it touching: `a{color}!x.png!` is `a!x.png!`
         // in Markdown, where the image would follow a word.
         let mut dropped: Option<(usize, bool)> = None;
@@ -78,17 +81,18 @@ impl InlineWriter {
             let after_word = match dropped {
                 Some((end, word_before)) if end == at => word_before,
                 _ if at == 0 => self.word_before,
-                _ => chars[at - 1].is_alphanumeric() && url_end != Some(at),
+                _ if span_end == Some(at) => out.ends_with(char::is_alphanumeric),
+                _ => chars[at - 1].is_alphanumeric(),
             };
             match span_at(chars, at, after_word, self.in_link_text) {
                 // A dropped colour joins the text around it: escaping sees both sides.
                 Some((Span::Dropped, next)) => {
                     dropped = Some((next, after_word));
-                    url_end = None;
+                    span_end = None;
                     at = next;
                 }
                 Some((span, next)) => {
-                    url_end = matches!(span, Span::AutoLink(_)).then_some(next);
+                    span_end = Some(next);
                     dropped = None;
                     push_markdown_text(out, &plain, self.in_table);
                     plain.clear();

@@ -365,6 +365,13 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "A!a.png!",
     ),
     ("bold right after bold", "**a:**b c*", "\\***a:**\\*b c\\*"),
+    // Found by the property tests (tests/properties.rs).
+    ("underline before an image", "+0+!a.png!", "0!a.png!"),
+    (
+        "image whose name makes an emoticon of the bracket before it",
+        "\\(!)(!)",
+        "(![](<)(>))",
+    ),
     (
         "NUL in a URL",
         "[https://x.y/a\0b]",

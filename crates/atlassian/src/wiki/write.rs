@@ -284,7 +284,17 @@ impl WikiWriter {
                 };
                 self.push_raw(&link);
             }
-            FrameKind::Image { destination } => self.push_raw(&format!("!{destination}!")),
+            FrameKind::Image { destination } => {
+                // `(` right before `!)…!` would read as the emoticon `(!)`.
+                if destination.starts_with(')')
+                    && let Some(top) = self.stack.last_mut()
+                    && top.text.ends_with('(')
+                    && !top.text.ends_with("\\(")
+                {
+                    top.text.insert(top.text.len() - 1, '\\');
+                }
+                self.push_raw(&format!("!{destination}!"));
+            }
         }
     }
 
