@@ -13,6 +13,7 @@
 //! What this crate is not: it never writes the journal (governance's `Journal` does), and it
 //! holds no secret in its config (tokens come from the environment or the keychain).
 
+pub mod central;
 pub mod checkpoint;
 pub mod encode;
 pub mod retention;

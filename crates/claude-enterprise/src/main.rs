@@ -143,6 +143,13 @@ enum AuditCommand {
         #[arg(long)]
         delete: bool,
     },
+    /// Check a central copy (a file sink's output, or native events exported from a SIEM as
+    /// JSON Lines): every segment's chain whole, up to the newest chain head shipped. Exit 1
+    /// naming what is missing or edited.
+    VerifyShipped {
+        /// The JSON Lines file of shipped native events.
+        file: PathBuf,
+    },
     /// Verify every segment's hash chain. Exit 0 when intact, 1 at the first break.
     Verify {
         /// First cut torn last lines left by crashed writers (kept in `<segment>.torn`).
@@ -269,6 +276,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             command: AuditCommand::SinkSecret { name, delete },
         } => ship::sink_secret(&name, delete),
+        Command::Audit {
+            command: AuditCommand::VerifyShipped { file },
+        } => ship::verify_shipped(&file),
         Command::Audit {
             command: AuditCommand::Verify { repair, dir },
         } => {

@@ -294,3 +294,27 @@ pub fn spawn_drain(config: &Config) {
         Err(e) => eprintln!("claude-enterprise hook: background audit drain not started: {e}"),
     }
 }
+
+/// `audit verify-shipped FILE`: [`audit_ship::central::check`] over a JSON Lines file.
+pub fn verify_shipped(file: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let mut events = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let event: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("{}:{}: not JSON ({e})", file.display(), n + 1))?;
+        events.push(event);
+    }
+    let (segments, findings) = audit_ship::central::check(&events);
+    if findings.is_empty() {
+        println!(
+            "central copy intact: {segments} segments, {} events (duplicates included), every chain up to its newest head",
+            events.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for f in &findings {
+        println!("BROKEN {}: {}", f.segment, f.problem);
+    }
+    Ok(ExitCode::FAILURE)
+}

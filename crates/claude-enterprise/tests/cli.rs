@@ -338,6 +338,40 @@ fn audit_ship_killed_9_mid_batch_many_times_loses_nothing_and_duplicates_only_sa
     }
     // Nothing lost, and first arrivals in journal order.
     assert_eq!(firsts, order);
+    // The central check over what arrived: every chain whole, up to every head shipped.
+    let shipped: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(audit_ship::central::check(&shipped), (3, vec![]));
+    let verify = |file: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+            .args(["audit", "verify-shipped"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let intact = verify(&out);
+    let stdout = String::from_utf8_lossy(&intact.stdout);
+    assert_eq!(intact.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("central copy intact: 3 segments"),
+        "{stdout}"
+    );
+    // One event lost centrally: named.
+    let cut = dir.path().join("cut.jsonl");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(&format!("\"event_id\":\"{}\"", order[500])))
+        .collect();
+    std::fs::write(&cut, kept.join("\n") + "\n").unwrap();
+    let broken = verify(&cut);
+    let stdout = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("BROKEN") && stdout.contains("missing"),
+        "{stdout}"
+    );
     let status = cli_status(&config, dir.path());
     assert!(status.contains("central (file): 0 pending"), "{status}");
 }

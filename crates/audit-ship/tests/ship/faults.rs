@@ -187,3 +187,82 @@ async fn ocsf_format_ships_api_activity() {
         assert_eq!(s["unmapped"]["ship"]["head_seq"], 3);
     }
 }
+
+/// A file sink that takes one batch, then is down for good.
+struct OneBatchThenDown {
+    inner: FileSink,
+    sent: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl Sink for OneBatchThenDown {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn send(&self, batch: &Batch) -> Result<Delivery, SinkError> {
+        if self.sent.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(SinkError::permanent("down"));
+        }
+        self.inner.send(batch).await
+    }
+}
+
+#[tokio::test]
+async fn lines_deleted_from_a_segments_tail_before_shipping_are_found_by_the_central_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("audit");
+    let segs = journal(&journal_dir, &[10, 5]);
+    let out = dir.path().join("out.jsonl");
+    let config = FileSinkConfig {
+        name: "central".into(),
+        format: None,
+        path: out.clone(),
+    };
+    let first = SinkEntry {
+        sink: Arc::new(OneBatchThenDown {
+            inner: FileSink::new(&config),
+            sent: false.into(),
+        }),
+        format: ShipFormat::Native,
+    };
+    let report = shipper(&journal_dir, vec![first])
+        .run(Mode::Once)
+        .await
+        .unwrap();
+    assert!(report.sinks[0].error.is_some());
+    // Seven events shipped, carrying the head seq 10. Then the last three lines go: the
+    // segment still verifies locally.
+    let text = std::fs::read_to_string(&segs[0]).unwrap();
+    let kept: Vec<&str> = text.lines().take(7).collect();
+    std::fs::write(&segs[0], kept.join("\n") + "\n").unwrap();
+    assert_eq!(
+        governance::audit::verify_dir(&journal_dir)
+            .unwrap()
+            .first_break(),
+        None
+    );
+    let report = shipper(&journal_dir, vec![file_sink("central", &out)])
+        .run(Mode::Once)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    let shipped = lines(&out);
+    let (segments, findings) = audit_ship::central::check(&shipped);
+    assert_eq!(segments, 2);
+    let name0 = segs[0].file_name().unwrap().to_str().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].segment, name0);
+    assert!(
+        findings[0].problem.contains("events 8..10 are missing"),
+        "{findings:?}"
+    );
+    // An intact shipment, duplicates included, has no finding.
+    let mut intact: Vec<_> = shipped
+        .iter()
+        .filter(|v| v["ship"]["segment"] != name0)
+        .cloned()
+        .collect();
+    intact.push(intact[0].clone());
+    assert_eq!(audit_ship::central::check(&intact), (1, vec![]));
+}
