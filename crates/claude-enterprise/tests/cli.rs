@@ -436,44 +436,51 @@ fn audit_sinks_config_errors_name_the_problem() {
 }
 
 #[test]
-fn session_end_hook_exits_0_and_drains_the_journal_in_the_background() {
+fn session_start_and_end_hooks_exit_0_and_drain_the_journal_in_the_background() {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let journal_dir = ship_journal(dir.path(), &[30]);
-    let out = dir.path().join("central.jsonl");
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, ship_config(&journal_dir, &out)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
-        .args(["hook", "SessionEnd"])
-        .env("CLAUDE_ENTERPRISE_CONFIG", &config)
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"session_id":"s1","hook_event_name":"SessionEnd","reason":"exit"}"#)
-        .unwrap();
-    let hook = child.wait_with_output().unwrap();
-    assert_eq!(
-        hook.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&hook.stderr)
-    );
-    assert!(hook.stdout.is_empty());
-    // The drain runs on after the hook: wait for it (a bound on the wait, not on its speed).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 30 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the background drain never shipped"
+    for (event, payload) in [
+        (
+            "SessionStart",
+            &br#"{"session_id":"s1","hook_event_name":"SessionStart","source":"startup","model":"claude-opus-4-5"}"#[..],
+        ),
+        (
+            "SessionEnd",
+            &br#"{"session_id":"s1","hook_event_name":"SessionEnd","reason":"exit"}"#[..],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_dir = ship_journal(dir.path(), &[30]);
+        let out = dir.path().join("central.jsonl");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, ship_config(&journal_dir, &out)).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
+            .args(["hook", event])
+            .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(payload).unwrap();
+        let hook = child.wait_with_output().unwrap();
+        assert_eq!(
+            hook.status.code(),
+            Some(0),
+            "{event}: {}",
+            String::from_utf8_lossy(&hook.stderr)
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(hook.stdout.is_empty(), "{event}");
+        // The drain runs on after the hook: wait for it (a bound on the wait, not on its
+        // speed).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 30 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{event}: the background drain never shipped"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 
