@@ -176,6 +176,16 @@ impl Keychain {
         }
     }
 
+    /// Whether the plain entry `user` exists (its value is not kept).
+    pub fn has_secret(&self, user: &str) -> Result<bool> {
+        let entry = self.entry(user).map_err(|e| self.fail(e))?;
+        match entry.get_password() {
+            Ok(_) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     /// Stores `secret` as the plain entry `user`, replacing any earlier one.
     pub fn save_secret(&self, user: &str, secret: &str) -> Result<()> {
         crate::held::hold(secret);

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use audit_ship::{Mode, Shipper, retention};
+use audit_ship::{Mode, Shipper, retention, sinks::SecretSource};
 use governance::config::Config;
 
 /// What `audit ship` was asked to do.
@@ -222,7 +222,30 @@ pub fn sink_lines(config: &Config) -> Vec<(bool, String)> {
         .audit
         .sinks
         .iter()
-        .map(|sink| sink_line(&dir, sink.name(), sink.kind()))
+        .map(|sink| {
+            let (ok, mut line) = sink_line(&dir, sink.name(), sink.kind());
+            match audit_ship::sinks::secret_source(sink, Some(&config.keychain)) {
+                SecretSource::NotNeeded => (ok, line),
+                SecretSource::Environment(var) => {
+                    line.push_str(&format!(", secret from ${var}"));
+                    (ok, line)
+                }
+                SecretSource::Keychain => {
+                    line.push_str(&format!(
+                        ", secret from the keychain ({})",
+                        audit_ship::sinks::keychain_user(sink.name())
+                    ));
+                    (ok, line)
+                }
+                SecretSource::Missing(var) => {
+                    line.push_str(&format!(
+                        ", NO SECRET: set ${var} or run `claude-enterprise audit sink-secret {}`",
+                        sink.name()
+                    ));
+                    (false, line)
+                }
+            }
+        })
         .collect()
 }
 

@@ -620,6 +620,32 @@ fn audit_ship_to_splunk_hec_reads_the_token_from_the_environment_and_never_print
             .output()
             .unwrap()
     };
+    // `status` says where the token would come from, never the token.
+    let status = |token: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"));
+        command
+            .arg("status")
+            .env("CLAUDE_ENTERPRISE_CONFIG", &config)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env_remove("SPLUNK_HEC_TOKEN");
+        if let Some(token) = token {
+            command.env("SPLUNK_HEC_TOKEN", token);
+        }
+        String::from_utf8_lossy(&command.output().unwrap().stdout).into_owned()
+    };
+    let missing = status(None);
+    assert!(
+        missing.contains(
+            "NO SECRET: set $SPLUNK_HEC_TOKEN or run `claude-enterprise audit sink-secret splunk`"
+        ),
+        "{missing}"
+    );
+    let present = status(Some(token));
+    assert!(
+        present.contains("secret from $SPLUNK_HEC_TOKEN"),
+        "{present}"
+    );
+    assert!(!present.contains(token), "{present}");
     let refused = ship("not-the-hec-token-0000");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{stderr}");

@@ -10,6 +10,57 @@ mod web;
 
 pub use web::keychain_user;
 
+/// Where a sink's secret would come from now (for `status` and `doctor`; never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The sink needs none (file, CloudWatch: the AWS chain), or authenticates without one
+    /// (Elasticsearch with no credentials configured and none in the keychain).
+    NotNeeded,
+    /// The environment variable of that name.
+    Environment(String),
+    /// The keychain entry `audit-sink/<name>`.
+    Keychain,
+    /// None found: the variable to set (or `audit sink-secret NAME`).
+    Missing(String),
+}
+
+/// Where `config`'s secret comes from, looking in the environment and then in `keychain`,
+/// as [`build`] would (nothing is held or kept).
+pub fn secret_source(
+    config: &SinkConfig,
+    keychain: Option<&auth::config::KeychainConfig>,
+) -> SecretSource {
+    let (var, required) = match config {
+        SinkConfig::File(_) | SinkConfig::Cloudwatch(_) => return SecretSource::NotNeeded,
+        SinkConfig::SplunkHec(c) => (Some(c.token_env.clone()), true),
+        SinkConfig::Elasticsearch(c) => match (&c.api_key_env, &c.username) {
+            (Some(var), _) => (Some(var.clone()), true),
+            (None, Some(_)) => (
+                Some(
+                    c.password_env
+                        .clone()
+                        .unwrap_or_else(|| "ELASTICSEARCH_PASSWORD".into()),
+                ),
+                true,
+            ),
+            (None, None) => (None, false),
+        },
+        SinkConfig::Otlp(c) => (c.headers_env.clone(), c.headers_env.is_some()),
+    };
+    if let Some(var) = &var
+        && std::env::var(var).is_ok_and(|v| !v.trim().is_empty())
+    {
+        return SecretSource::Environment(var.clone());
+    }
+    if web::keychain_has(config.name(), keychain) {
+        return SecretSource::Keychain;
+    }
+    match var {
+        Some(var) if required => SecretSource::Missing(var),
+        _ => SecretSource::NotNeeded,
+    }
+}
+
 use std::sync::Arc;
 
 use governance::config::{ShipConfig, SinkConfig};

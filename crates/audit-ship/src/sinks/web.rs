@@ -60,6 +60,16 @@ pub(crate) fn secret(
     }
 }
 
+/// Whether the keychain holds sink `sink`'s entry (its value is neither kept nor held).
+pub(crate) fn keychain_has(sink: &str, keychain: Option<&auth::config::KeychainConfig>) -> bool {
+    let Some(config) = keychain else {
+        return false;
+    };
+    auth::keychain::Keychain::open(config)
+        .and_then(|k| k.has_secret(&keychain_user(sink)))
+        .unwrap_or(false)
+}
+
 /// What to tell a user whose sink has no secret.
 pub(crate) fn missing_secret(sink: &str, var: &str) -> SinkError {
     SinkError::permanent(format!(
