@@ -86,3 +86,16 @@ pub(crate) fn entity_follows(after_ampersand: &str) -> bool {
         .unwrap_or(after_ampersand.len());
     name > 0 && after_ampersand[name..].starts_with(';')
 }
+
+/// `!` right before a link's `[` would make it an image: a `!` that ends `out` unescaped is
+/// escaped. A `!` after an even run of backslashes (`\\!`) follows a literal backslash and
+/// is unescaped too.
+pub(crate) fn escape_bang_before_link(out: &mut String) {
+    let Some(before_bang) = out.strip_suffix('!') else {
+        return;
+    };
+    let backslashes = before_bang.len() - before_bang.trim_end_matches('\\').len();
+    if backslashes % 2 == 0 {
+        out.insert(out.len() - 1, '\\');
+    }
+}

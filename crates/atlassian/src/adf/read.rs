@@ -338,9 +338,8 @@ fn inline_to_markdown(nodes: &[Value]) -> String {
     let mut out = String::new();
     for node in &merged {
         let markdown = inline_node(node);
-        // `!` right before a link would make it an image.
-        if markdown.starts_with('[') && out.ends_with('!') && !out.ends_with("\\!") {
-            out.insert(out.len() - 1, '\\');
+        if markdown.starts_with('[') {
+            crate::markdown::escape_bang_before_link(&mut out);
         }
         out.push_str(&markdown);
     }

@@ -326,6 +326,14 @@ fn regressions_found_by_property_tests() {
             "> [!NOTE]\n>\n> 2. a",
         ),
         (
+            "a backslash and an exclamation mark before a mention",
+            vec![paragraph(json!([
+                text("\\!"),
+                {"type": "mention", "attrs": {"id": "a", "text": "@Aa"}}
+            ]))],
+            "\\\\\\![@Aa](mention:a)",
+        ),
+        (
             "text that reads as an entity",
             vec![paragraph(json!([text("&gt;")]))],
             "\\&gt;",

@@ -365,9 +365,8 @@ fn inline(nodes: &[Node]) -> String {
             Node::Element(e) if e.name == "code" => code.push_str(&text_of(&e.children)),
             Node::Element(e) => {
                 let markdown = inline_element(e);
-                // `!` right before a link would make it an image.
-                if markdown.starts_with('[') && out.ends_with('!') && !out.ends_with("\\!") {
-                    out.insert(out.len() - 1, '\\');
+                if markdown.starts_with('[') {
+                    crate::markdown::escape_bang_before_link(&mut out);
                 }
                 if let Some((start, previous)) = emphasis_before
                     && markdown.starts_with('*')

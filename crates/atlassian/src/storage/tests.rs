@@ -311,6 +311,11 @@ fn regressions_found_by_property_tests() {
             "\\![x](https://x.example/a)\n",
         ),
         (
+            "a backslash and an exclamation mark before a link",
+            "<p>\\!<a href=\"https://x.example/a\">x</a></p>",
+            "\\\\\\![x](https://x.example/a)\n",
+        ),
+        (
             "code ending in blank lines",
             "<ac:structured-macro ac:name=\"code\"><ac:plain-text-body><![CDATA[x\n\n]]></ac:plain-text-body></ac:structured-macro>",
             "```\nx\n```\n",

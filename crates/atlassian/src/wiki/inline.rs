@@ -154,7 +154,7 @@ impl InlineWriter {
                 }
             }
             Span::Link { text, destination } => {
-                escape_trailing_bang(out);
+                crate::markdown::escape_bang_before_link(out);
                 out.push('[');
                 let text_writer = InlineWriter {
                     in_link_text: true,
@@ -169,14 +169,14 @@ impl InlineWriter {
                 if is_autolink(&url) {
                     out.push_str(&format!("<{url}>"));
                 } else {
-                    escape_trailing_bang(out);
+                    crate::markdown::escape_bang_before_link(out);
                     out.push('[');
                     push_markdown_text(out, &url, self.in_table);
                     out.push_str(&format!("]({})", link_destination(&url)));
                 }
             }
             Span::Mention(user) => {
-                escape_trailing_bang(out);
+                crate::markdown::escape_bang_before_link(out);
                 out.push_str("[@");
                 push_markdown_text(out, &user, self.in_table);
                 out.push_str(&format!(
@@ -410,13 +410,6 @@ fn link_destination(destination: &str) -> String {
         format!("<{}>", destination.replace('<', "\\<").replace('>', "\\>"))
     } else {
         destination
-    }
-}
-
-/// `!` right before a link's `[` would make it an image.
-fn escape_trailing_bang(out: &mut String) {
-    if out.ends_with('!') && !out.ends_with("\\!") {
-        out.insert(out.len() - 1, '\\');
     }
 }
 
