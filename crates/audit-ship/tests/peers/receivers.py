@@ -60,6 +60,8 @@ CONFIG = {
     "hec_ack_pending": 0,
     # Statuses the next /event requests answer instead of taking them (503, 403, ...).
     "hec_request_faults": [],
+    # Failures quote the request's Authorization header back (a misbehaving proxy).
+    "hec_echo_auth": False,
     # event_ids HEC refuses as invalid (400 code 6 with invalid-event-number), every time.
     "hec_invalid_events": [],
     "es_api_key": None,
@@ -181,6 +183,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None:
             with LOCK:
                 STATE["hec_requests"].append({"status": fault, "channel": channel, "events": []})
+            if CONFIG["hec_echo_auth"]:
+                # A proxy in front of HEC that quotes the request back, credentials included.
+                return self.hec_error(fault, text=f"Server is busy; request was Authorization: {self.headers.get('Authorization')}")
             return self.hec_error(fault)
         if CONFIG["hec_ack"] and not channel:
             return self.hec_error(400, 10, "Data channel is missing")

@@ -358,3 +358,40 @@ async fn a_token_with_acknowledgement_on_and_ack_off_says_to_set_ack() {
     assert!(error.contains("set ack = true"), "{error}");
     assert_eq!(hec.received()["hec"], json!([]));
 }
+
+#[tokio::test]
+async fn a_token_echoed_back_by_the_far_side_never_reaches_the_report() {
+    let hec = receivers();
+    hec.faults(json!({
+        "hec_token": TOKEN,
+        "hec_echo_auth": true,
+        "hec_request_faults": [503, 503, 503, 503, 503, 503, 503, 503],
+    }));
+    let written = journal(2);
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    let error = report.sinks[0]
+        .error
+        .clone()
+        .expect("busy for the whole run");
+    assert!(error.contains("Server is busy"), "{error}");
+    assert!(error.contains("[REDACTED]"), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+    // Nothing lost: the next run, with HEC back, ships both.
+    hec.faults(json!({ "hec_request_faults": [] }));
+    let report = ship(
+        &written.dir,
+        ship_config(10),
+        vec![sink(&hec.url, false, TOKEN)],
+    )
+    .await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        strings(&hec.received()["hec"], "/envelope/event/event_id"),
+        written.ids()
+    );
+}
