@@ -166,19 +166,24 @@ fn paragraph_lines(text: &str) -> Vec<String> {
 /// A list item's blocks: like [`blocks_to_lines`], but a nested list right after a paragraph
 /// stays tight (`- item` then `  - nested`), as people write them.
 fn item_to_lines(nodes: &[Value], out: &mut Vec<String>) {
-    for (i, node) in nodes.iter().enumerate() {
+    for node in nodes {
         let is_list = matches!(
             node["type"].as_str(),
             Some("bulletList" | "orderedList" | "taskList")
         );
         let mut block = Vec::new();
         block_to_lines(node, &mut block);
+        // A block that writes nothing (a paragraph of a lone hard break) is no block: a gap
+        // after it would leave the item's first line empty (`- ` then `  2. a`).
+        if block.is_empty() {
+            continue;
+        }
         // A list numbered from other than 1 cannot interrupt a paragraph: it needs a blank
         // line before it, or it reads as the paragraph's text.
         let gap = block
             .first()
             .is_some_and(|l| crate::markdown::alert_needs_gap(l));
-        if i > 0 && (!is_list || gap) {
+        if !out.is_empty() && (!is_list || gap) {
             out.push(String::new());
         }
         out.extend(block);

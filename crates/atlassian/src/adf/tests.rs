@@ -334,6 +334,16 @@ fn regressions_found_by_property_tests() {
             "\\\\\\![@Aa](mention:a)",
         ),
         (
+            "a list item of a lone hard break and a list numbered from 2",
+            vec![
+                json!({"type": "bulletList", "content": [{"type": "listItem", "content": [
+                    paragraph(json!([{"type": "hardBreak"}])),
+                    {"type": "orderedList", "attrs": {"order": 2}, "content": [item(json!([text("a")]))]}
+                ]}]}),
+            ],
+            "- 2. a",
+        ),
+        (
             "text that reads as an entity",
             vec![paragraph(json!([text("&gt;")]))],
             "\\&gt;",
