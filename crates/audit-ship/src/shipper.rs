@@ -619,8 +619,10 @@ impl Shipper {
 fn cut(lines: &[Line], limits: &Limits, config: &ShipConfig) -> (usize, bool) {
     let max_events = config.batch_max_events.min(limits.max_events).max(1);
     let max_bytes = config.batch_max_bytes.min(limits.max_bytes);
+    // Too big for the sink itself: dead-lettered. Only the sink's limits decide that; an
+    // event bigger than `[audit.ship] batch_max_bytes` alone is sent alone.
     let first_cost = lines[0].event.bytes.len() + limits.overhead_per_event;
-    if lines[0].event.bytes.len() > limits.max_event_bytes || first_cost > max_bytes {
+    if lines[0].event.bytes.len() > limits.max_event_bytes || first_cost > limits.max_bytes {
         return (1, true);
     }
     let first_ts = lines[0].event.timestamp_ms;
@@ -631,7 +633,7 @@ fn cut(lines: &[Line], limits: &Limits, config: &ShipConfig) -> (usize, bool) {
             (line.event.timestamp_ms - first_ts).unsigned_abs() > span.as_millis() as u64
         });
         let too_big = line.event.bytes.len() > limits.max_event_bytes;
-        if i == max_events || bytes + cost > max_bytes || over_span || (i > 0 && too_big) {
+        if i > 0 && (i == max_events || bytes + cost > max_bytes || over_span || too_big) {
             return (i, false);
         }
         bytes += cost;
@@ -993,5 +995,12 @@ mod tests {
             ..ShipConfig::default()
         };
         assert_eq!(cut(&small, &limits, &config), (7, false));
+        // An event over `[audit.ship] batch_max_bytes` (a config slip) but within the sink's
+        // limits is sent alone, never dead-lettered.
+        let tiny = ShipConfig {
+            batch_max_bytes: 0,
+            ..ShipConfig::default()
+        };
+        assert_eq!(cut(&big, &limits, &tiny), (1, false));
     }
 }
