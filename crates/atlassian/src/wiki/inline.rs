@@ -96,7 +96,9 @@ impl InlineWriter {
                     dropped = None;
                     push_markdown_text(out, &plain, self.in_table);
                     plain.clear();
+                    let span_start = out.len();
                     self.write_span(span, out);
+                    unescape_underscore_in_word(out, span_start);
                     at = next;
                 }
                 None => {
@@ -458,6 +460,20 @@ fn push_markdown_text(out: &mut String, text: &str, in_table: bool) {
             out.push('\\');
         }
         out.push(c);
+    }
+}
+
+/// Text escapes an underscore at its end (it cannot see what follows), but a span whose
+/// Markdown starts with a letter or digit (an underline's text: `a_+b+`) puts it inside a
+/// word, where it is no emphasis and the wiki writer does not escape it either.
+fn unescape_underscore_in_word(out: &mut String, span_start: usize) {
+    let (text, span) = out.split_at(span_start);
+    let in_word = span.starts_with(char::is_alphanumeric)
+        && text
+            .strip_suffix("\\_")
+            .is_some_and(|before| before.ends_with(char::is_alphanumeric));
+    if in_word {
+        out.remove(span_start - 2);
     }
 }
 

@@ -367,6 +367,7 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ("bold right after bold", "**a:**b c*", "\\***a:**\\*b c\\*"),
     // Found by the property tests (tests/properties.rs).
     ("underline before an image", "+0+!a.png!", "0!a.png!"),
+    ("underscore in a word before a superscript", "a_^a^", "a_a"),
     (
         "image whose name makes an emoticon of the bracket before it",
         "\\(!)(!)",
