@@ -93,7 +93,11 @@ fn block(e: &Element) -> Vec<String> {
         }
         h @ ("h1" | "h2" | "h3" | "h4" | "h5" | "h6") => {
             let level = h[1..].parse::<usize>().unwrap_or(1);
-            let text = inline(&e.children).trim().to_owned();
+            let mut text = inline(&e.children).trim().to_owned();
+            // A heading's trailing `#`s would be its closing sequence.
+            if text.ends_with('#') {
+                text.insert(text.len() - 1, '\\');
+            }
             vec![format!("{} {text}", "#".repeat(level))]
         }
         "ul" | "ol" => vec![list(e)],

@@ -316,6 +316,11 @@ fn regressions_found_by_property_tests() {
             "\\\\\\![x](https://x.example/a)\n",
         ),
         (
+            "a hash ending a heading",
+            "<blockquote><h1>#</h1></blockquote>",
+            "> # \\#\n",
+        ),
+        (
             "code ending in blank lines",
             "<ac:structured-macro ac:name=\"code\"><ac:plain-text-body><![CDATA[x\n\n]]></ac:plain-text-body></ac:structured-macro>",
             "```\nx\n```\n",

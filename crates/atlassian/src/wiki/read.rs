@@ -263,8 +263,10 @@ impl<'a> BlockReader<'a> {
             self.flush_table();
         } else if let Some((level, text)) = heading(line) {
             self.flush();
-            // A Markdown heading is one line: its line breaks become spaces.
-            let mut text = inline_markdown(text, false).replace("\\\n", " ");
+            // A Markdown heading is one line: its line breaks become spaces. Like a table
+            // cell it holds no line start, where text would escape what opens a block
+            // (`\\-`): written as a cell, with its breaks as `<br>`.
+            let mut text = inline_markdown(text, true).replace("<br>", " ");
             // A heading's trailing `#`s would be its closing sequence.
             if text.ends_with('#') {
                 text.insert(text.len() - 1, '\\');

@@ -369,6 +369,16 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ("underline before an image", "+0+!a.png!", "0!a.png!"),
     ("underscore in a word before a superscript", "a_^a^", "a_a"),
     (
+        "line break before a dash in a heading",
+        "h1. A\\\\-0",
+        "# A -0",
+    ),
+    (
+        "line break before a hash ending a heading",
+        "h1. A\\\\# ",
+        "# A \\#",
+    ),
+    (
         "image whose name makes an emoticon of the bracket before it",
         "\\(!)(!)",
         "(![](<)(>))",
