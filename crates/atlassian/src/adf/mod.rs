@@ -49,3 +49,17 @@ fn content(node: &Value) -> &[Value] {
 fn attr<'a>(node: &'a Value, key: &str) -> &'a Value {
     &node["attrs"][key]
 }
+
+/// The length of the shortname after a `:` that opens an emoji (`smile` in `:smile:`), if
+/// the text after it is one: what Markdown -> ADF reads as an emoji, and ADF -> Markdown
+/// escapes in text.
+fn emoji_name_len(after_colon: &str) -> Option<usize> {
+    let name_len = after_colon
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
+        .count();
+    let is_emoji = name_len > 0
+        && after_colon.starts_with(|c: char| c.is_ascii_lowercase())
+        && after_colon[name_len..].starts_with(':');
+    is_emoji.then_some(name_len)
+}

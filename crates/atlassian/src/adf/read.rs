@@ -466,9 +466,17 @@ fn split_spaces(text: &str) -> (&str, &str, &str) {
 /// Backslash-escapes what Markdown would read as inline markup.
 fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    // The colon closing an emoji's shape (`a:b:c`) is escaped (`a:b\:c`): the escape splits
+    // the text there, and what follows is read afresh from that colon, so the next shape
+    // is looked for from it too.
+    let mut emoji_closes_at = None;
     for (at, c) in text.char_indices() {
         let entity = c == '&' && crate::markdown::entity_follows(&text[at + 1..]);
-        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '~') || entity {
+        let closes_emoji = c == ':' && emoji_closes_at == Some(at);
+        if c == ':' {
+            emoji_closes_at = super::emoji_name_len(&text[at + 1..]).map(|len| at + 1 + len);
+        }
+        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '~') || entity || closes_emoji {
             out.push('\\');
         }
         out.push(c);

@@ -344,6 +344,14 @@ fn regressions_found_by_property_tests() {
             "- 2. a",
         ),
         (
+            "text shaped like emoji",
+            vec![paragraph(json!([marked(
+                "a:a:a",
+                json!([{"type": "strike"}])
+            )]))],
+            "~~a:a\\:a~~",
+        ),
+        (
             "text that reads as an entity",
             vec![paragraph(json!([text("&gt;")]))],
             "\\&gt;",

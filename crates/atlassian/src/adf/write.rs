@@ -401,15 +401,7 @@ fn split_emoji(text: &str) -> Vec<Piece<'_>> {
     let mut pieces = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find(':') {
-        let after = &rest[start + 1..];
-        let name_len = after
-            .char_indices()
-            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
-            .count();
-        let is_emoji = name_len > 0
-            && after[..name_len].starts_with(|c: char| c.is_ascii_lowercase())
-            && after[name_len..].starts_with(':');
-        if is_emoji {
+        if let Some(name_len) = super::emoji_name_len(&rest[start + 1..]) {
             if start > 0 {
                 pieces.push(Piece::Text(&rest[..start]));
             }
