@@ -3,12 +3,13 @@
 //! `doctor` is the first command a new user runs; `login`, `logout` and `status` manage the
 //! SSO session and per-tool credentials in the OS keychain; `audit` reads and verifies the
 //! local journal; `policy explain` shows what each role sees; `config schema` prints the
-//! config's JSON Schema.
+//! config's JSON Schema; `plugin write` installs the Claude Code plugin (servers and hooks).
 
 mod credential_report;
 mod doctor;
 mod hook;
 mod login;
+mod plugin;
 mod sections;
 mod servers;
 mod ship;
@@ -78,6 +79,11 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// The Claude Code plugin (servers and hooks).
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
     },
     /// A Claude Code hook (installed in hooks.json): EVENT is UserPromptSubmit, SessionStart,
     /// PreToolUse, PostToolUse or PostToolUseFailure, the hook's JSON on stdin. Always exits 0;
@@ -162,6 +168,22 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum PluginCommand {
+    /// Write the plugin Claude Code loads in place: `.claude-plugin/plugin.json`, `.mcp.json`
+    /// (the four servers), `hooks/hooks.json` (`claude-enterprise hook EVENT`), README.md,
+    /// LICENSE. Replaces an earlier copy in one rename; never touches Claude Code's settings.
+    Write {
+        /// The plugin's directory (default `~/.claude/skills/enterprise-governance`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Run each server as `docker run -i --rm IMAGE_PREFIX/<server>:<version>` instead of
+        /// the binaries beside this one.
+        #[arg(long, value_name = "IMAGE_PREFIX")]
+        docker: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
     /// Which tools each server shows a role, and the rule that decides each.
     Explain {
@@ -234,6 +256,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }),
         Command::Logout { tool, all } => login::logout(tool, all),
         Command::Status => login::status(),
+        Command::Plugin {
+            command: PluginCommand::Write { dir, docker },
+        } => plugin::write(plugin::WriteArgs { dir, docker }),
         Command::Audit {
             command: AuditCommand::Tail { lines, json, dir },
         } => {

@@ -1,0 +1,430 @@
+//! `claude-enterprise plugin write` checked by the real Claude Code CLI (npm
+//! `@anthropic-ai/claude-code`, pinned in xtask/peers): `claude plugin validate --strict` and,
+//! with HOME in a temp dir, `claude mcp list` showing the four servers Connected. Both exit 0
+//! on failure, so their output is what is checked.
+
+// A test that cannot set up fails loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    os::unix::fs::{MetadataExt, PermissionsExt},
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+
+const PLUGIN: &str = "enterprise-governance";
+const SERVERS: &[(&str, &str)] = &[
+    ("github", "github-mcp"),
+    ("jira", "jira-mcp"),
+    ("confluence", "confluence-mcp"),
+    ("aws", "aws-mcp"),
+];
+/// Credentials in the environment of `plugin write`: none may reach a file.
+const SECRETS: &[(&str, &str)] = &[
+    ("GITHUB_TOKEN", "ghp_PluginSentinel0123456789abcdefABCDEF"),
+    ("ATLASSIAN_API_TOKEN", "ATATT3xPluginSentinelAtlassian0123"),
+    ("ATLASSIAN_PAT", "pat-plugin-sentinel-4567"),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "wJalrXUtnPluginSentinelSecretKey0123456",
+    ),
+];
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("home")).unwrap();
+        std::fs::write(dir.path().join("config.toml"), "").unwrap();
+        Sandbox { dir }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn state_home(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    fn plugin_dir(&self) -> PathBuf {
+        self.home().join(".claude/skills").join(PLUGIN)
+    }
+
+    /// The environment the servers and the CLI run in: nothing of the real user's.
+    fn env(&self, command: &mut Command) {
+        command
+            .env("HOME", self.home())
+            .env("XDG_STATE_HOME", self.state_home())
+            .env("CLAUDE_ENTERPRISE_CONFIG", self.config())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    }
+
+    fn plugin_write(&self, program: &Path, args: &[&str]) -> Output {
+        let mut command = Command::new(program);
+        command.args(["plugin", "write"]).args(args);
+        self.env(&mut command);
+        command.envs(SECRETS.iter().copied());
+        command.output().unwrap()
+    }
+
+    fn claude(&self, args: &[&str]) -> String {
+        let claude = testkit::peer_file("node_modules/@anthropic-ai/claude-code/bin/claude.exe");
+        let mut command = Command::new(claude);
+        command.args(args);
+        self.env(&mut command);
+        for (name, _) in SECRETS {
+            command.env_remove(name);
+        }
+        let out = command.output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+}
+
+fn cli() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_claude-enterprise"))
+}
+
+/// The server binaries `cargo build --workspace` put beside this crate's binary.
+fn server_binary(name: &str) -> PathBuf {
+    let path = cli().parent().unwrap().join(name);
+    assert!(
+        path.is_file(),
+        "{} missing: build the servers first (`cargo build -p github-mcp -p jira-mcp -p \
+         confluence-mcp -p aws-mcp`; `cargo xtask test` does)",
+        path.display()
+    );
+    path
+}
+
+fn succeeded(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every file under `dir`: (path relative to it, mode, content).
+fn files(dir: &Path) -> Vec<(String, u32, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u32, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                assert_eq!(meta.mode() & 0o777, 0o755, "{}", path.display());
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).unwrap().display().to_string();
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((relative, meta.permissions().mode() & 0o777, text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn assert_no_secret(dir: &Path) {
+    for (path, _, text) in files(dir) {
+        for (name, value) in SECRETS {
+            assert!(!text.contains(value), "{path} holds the value of {name}");
+        }
+    }
+}
+
+/// `claude plugin validate --strict --json`: passed, no error or warning, and nothing the
+/// plugin directory would refuse (README and license present).
+fn assert_validates(sandbox: &Sandbox, dir: &Path) {
+    let output = sandbox.claude(&[
+        "plugin",
+        "validate",
+        "--strict",
+        "--json",
+        dir.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_str(output.trim()).unwrap_or_else(|e| {
+        panic!("claude plugin validate --json printed no JSON ({e}): {output}")
+    });
+    assert_eq!(report["success"], true, "{output}");
+    assert_eq!(
+        report["manifest"]["errors"],
+        Value::Array(vec![]),
+        "{output}"
+    );
+    assert_eq!(
+        report["manifest"]["warnings"],
+        Value::Array(vec![]),
+        "{output}"
+    );
+    let blocking: Vec<&Value> = report["directory"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["blocking"] == true)
+        .collect();
+    assert!(blocking.is_empty(), "{output}");
+    let servers: Vec<&str> = report["provides"]["mcpServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers.len(), SERVERS.len(), "{output}");
+    for (name, _) in SERVERS {
+        assert!(servers.contains(name), "{output}");
+    }
+    let events: Vec<&str> = report["provides"]["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event"].as_str().unwrap())
+        .collect();
+    for event in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "SessionEnd",
+    ] {
+        assert!(events.contains(&event), "{event} missing: {output}");
+    }
+}
+
+#[test]
+fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
+    let sandbox = Sandbox::new();
+    let stdout = succeeded(&sandbox.plugin_write(&cli(), &[]));
+    let dir = sandbox.plugin_dir();
+    assert!(stdout.contains(&dir.display().to_string()), "{stdout}");
+
+    let written = files(&dir);
+    let paths: Vec<&str> = written.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            ".claude-plugin/plugin.json",
+            ".mcp.json",
+            "LICENSE",
+            "README.md",
+            "hooks/hooks.json"
+        ]
+    );
+    for (path, mode, _) in &written {
+        assert_eq!(*mode, 0o644, "{path}");
+    }
+    assert_no_secret(&dir);
+    // Claude Code's own files are left alone: the plugin is all that was written.
+    let claude_dir: Vec<String> = std::fs::read_dir(sandbox.home().join(".claude"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(claude_dir, ["skills"]);
+    assert!(!sandbox.home().join(".claude.json").exists());
+
+    let mcp = read_json(&dir.join(".mcp.json"));
+    for (name, binary) in SERVERS {
+        assert_eq!(
+            mcp["mcpServers"][name]["command"],
+            server_binary(binary).to_str().unwrap(),
+            "{mcp}"
+        );
+    }
+    let hooks = read_json(&dir.join("hooks/hooks.json"));
+    let pre = &hooks["hooks"]["PreToolUse"][0];
+    assert_eq!(pre["matcher"], "Bash", "{hooks}");
+    assert_eq!(
+        pre["hooks"][0]["command"],
+        format!("{} hook PreToolUse", cli().display()),
+        "{hooks}"
+    );
+
+    assert_validates(&sandbox, &dir);
+
+    let list = sandbox.claude(&["mcp", "list"]);
+    for (name, _) in SERVERS {
+        let line = list
+            .lines()
+            .find(|l| l.starts_with(&format!("plugin:{PLUGIN}:{name}:")))
+            .unwrap_or_else(|| panic!("plugin:{PLUGIN}:{name} not listed:\n{list}"));
+        assert!(line.contains("✔ Connected"), "{list}");
+    }
+}
+
+#[test]
+fn docker_entries_pass_credentials_by_name_and_mount_the_state_dir() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path().join("docker-plugin");
+    succeeded(&sandbox.plugin_write(
+        &cli(),
+        &["--dir", dir.to_str().unwrap(), "--docker", "ghcr.io/acme/"],
+    ));
+    assert_no_secret(&dir);
+    let state = sandbox.state_home().join("claude-enterprise");
+    let meta = std::fs::metadata(&state).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o700);
+    let mcp = read_json(&dir.join(".mcp.json"));
+    let version = env!("CARGO_PKG_VERSION");
+    let common = [
+        "run".to_owned(),
+        "-i".into(),
+        "--rm".into(),
+        "--user".into(),
+        format!("{}:{}", meta.uid(), meta.gid()),
+        "-v".into(),
+        format!("{0}:{0}", state.display()),
+        "-e".into(),
+        format!("XDG_STATE_HOME={}", sandbox.state_home().display()),
+        "-v".into(),
+        format!(
+            "{}:/etc/claude-enterprise/config.toml:ro",
+            sandbox.config().display()
+        ),
+        "-e".into(),
+        "CLAUDE_CODE_SESSION_ID".into(),
+        "-e".into(),
+        "CLAUDE_ENTERPRISE_LOG".into(),
+    ];
+    let expected = |own: &[&str], binary: &str| {
+        let mut args = common.to_vec();
+        for name in own {
+            args.extend(["-e".to_owned(), (*name).to_owned()]);
+        }
+        args.push(format!("ghcr.io/acme/{binary}:{version}"));
+        serde_json::json!({ "command": "docker", "args": args })
+    };
+    assert_eq!(
+        mcp["mcpServers"]["github"],
+        expected(&["GITHUB_TOKEN", "GITHUB_API_URL"], "github-mcp")
+    );
+    assert_eq!(
+        mcp["mcpServers"]["aws"],
+        expected(
+            &[
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_REGION",
+                "AWS_DEFAULT_REGION"
+            ],
+            "aws-mcp"
+        )
+    );
+    let atlassian = [
+        "ATLASSIAN_EMAIL",
+        "ATLASSIAN_API_TOKEN",
+        "ATLASSIAN_PAT",
+        "ATLASSIAN_OAUTH_TOKEN",
+    ];
+    for (name, binary, url, deployment) in [
+        ("jira", "jira-mcp", "JIRA_URL", "JIRA_DEPLOYMENT"),
+        (
+            "confluence",
+            "confluence-mcp",
+            "CONFLUENCE_URL",
+            "CONFLUENCE_DEPLOYMENT",
+        ),
+    ] {
+        let own: Vec<&str> = [url, deployment].into_iter().chain(atlassian).collect();
+        assert_eq!(mcp["mcpServers"][name], expected(&own, binary));
+    }
+    // The hooks still run on the host.
+    let hooks = read_json(&dir.join("hooks/hooks.json"));
+    assert_eq!(
+        hooks["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        format!("{} hook SessionStart", cli().display())
+    );
+    assert_validates(&sandbox, &dir);
+}
+
+#[test]
+fn a_rewrite_replaces_the_plugin_whole_and_nothing_else_is_replaced() {
+    let sandbox = Sandbox::new();
+    let parent = sandbox.dir.path().join("skills");
+    let dir = parent.join(PLUGIN);
+    let dir_arg = dir.to_str().unwrap();
+    succeeded(&sandbox.plugin_write(&cli(), &["--dir", dir_arg, "--docker", "example.com/x"]));
+    succeeded(&sandbox.plugin_write(&cli(), &["--dir", dir_arg]));
+    let mcp = read_json(&dir.join(".mcp.json"));
+    assert_eq!(
+        mcp["mcpServers"]["github"]["command"],
+        server_binary("github-mcp").to_str().unwrap()
+    );
+    // No staging or old copy left beside it.
+    let beside: Vec<String> = std::fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, [PLUGIN]);
+
+    let foreign = sandbox.dir.path().join("notes");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("todo.txt"), "mine").unwrap();
+    let out = sandbox.plugin_write(&cli(), &["--dir", foreign.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds something other than the enterprise-governance plugin"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("todo.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
+
+    let link = sandbox.dir.path().join("linked");
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let out = sandbox.plugin_write(&cli(), &["--dir", link.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a symlink"), "{stderr}");
+}
+
+#[test]
+fn a_missing_server_binary_is_named_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    // A lone copy of the CLI, with no server beside it or on PATH.
+    let bin = sandbox.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let lone = bin.join("claude-enterprise");
+    if std::fs::hard_link(cli(), &lone).is_err() {
+        std::fs::copy(cli(), &lone).unwrap();
+    }
+    let mut command = Command::new(&lone);
+    command.args(["plugin", "write"]);
+    sandbox.env(&mut command);
+    command.env("PATH", &bin);
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("server binary not found")
+            && stderr.contains("github-mcp, jira-mcp, confluence-mcp, aws-mcp"),
+        "{stderr}"
+    );
+    assert!(!sandbox.home().join(".claude").exists());
+}
