@@ -32,6 +32,8 @@ enum Span<'a> {
     Styled {
         marker: char,
         inner: &'a [char],
+        /// What follows the closing marker.
+        after: Option<char>,
     },
     Link {
         text: &'a [char],
@@ -115,7 +117,11 @@ impl InlineWriter {
             Span::LineBreak if self.in_table => out.push_str("<br>"),
             Span::LineBreak => out.push_str("\\\n"),
             Span::Monospace(code) => out.push_str(&self.code_span(&code)),
-            Span::Styled { marker, inner } => {
+            Span::Styled {
+                marker,
+                inner,
+                after,
+            } => {
                 let delimiter = match marker {
                     '*' => "**",
                     '_' => "*",
@@ -146,9 +152,18 @@ impl InlineWriter {
                 // Markdown emphasis needs text that neither starts nor ends with a space; a
                 // dropped colour can leave that, or nothing, inside the wiki markers.
                 let text = &out[inner_start..];
+                // Nor can a marker sit between punctuation inside it and a letter or symbol
+                // outside it (`x**:)**`): it would be no emphasis, but literal markers.
+                let punctuation = |c: char| !c.is_alphanumeric() && !c.is_whitespace();
+                let may_touch = |outside: Option<char>| {
+                    outside.is_none_or(|c| c.is_whitespace() || c.is_ascii_punctuation())
+                };
+                let before = out[..start].chars().next_back();
                 if text.is_empty()
                     || text.starts_with(char::is_whitespace)
                     || text.ends_with(char::is_whitespace)
+                    || (text.starts_with(punctuation) && !may_touch(before))
+                    || (text.ends_with(punctuation) && !may_touch(after))
                 {
                     out.replace_range(start..inner_start, "");
                 } else {
@@ -362,7 +377,15 @@ fn styled_at(chars: &[char], at: usize) -> Option<(Span<'_>, usize)> {
                     .is_none_or(|after| !after.is_alphanumeric()))
     })?;
     let inner = &chars[at + 1..close];
-    Some((Span::Styled { marker, inner }, close + 1))
+    let after = chars.get(close + 1).copied();
+    Some((
+        Span::Styled {
+            marker,
+            inner,
+            after,
+        },
+        close + 1,
+    ))
 }
 
 fn emoticon_at(chars: &[char], at: usize) -> Option<(Span<'_>, usize)> {

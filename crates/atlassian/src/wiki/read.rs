@@ -377,7 +377,12 @@ impl MarkdownList {
         let (task, text) = task_marker(text);
         let mut content = String::from(task);
         inline_into(text, false, &mut content);
-        let content = trim_breaks(&content);
+        let mut content = trim_breaks(&content);
+        // A task marker with no text after it is no task in Markdown (`- [x]`): it is text.
+        let marker_alone = task.trim_end().replace('[', "\\[").replace(']', "\\]");
+        if !task.is_empty() && content == task.trim_end() {
+            content = &marker_alone;
+        }
         // An empty item (`*` alone, or only a colour) has no Markdown form that stays an item.
         if content.is_empty() {
             return;

@@ -369,6 +369,17 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ("underline before an image", "+0+!a.png!", "0!a.png!"),
     ("underscore in a word before a superscript", "a_^a^", "a_a"),
     (
+        "bold ending in punctuation before a symbol",
+        "*A:)*\u{18cd6}",
+        "A:)\u{18cd6}",
+    ),
+    (
+        "bold opening with punctuation after a symbol",
+        "\u{e000}*:)* ",
+        "\u{e000}:smile:",
+    ),
+    ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
+    (
         "line break before a dash in a heading",
         "h1. A\\\\-0",
         "# A -0",
