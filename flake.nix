@@ -35,18 +35,10 @@
 
       plugin = import ./nix/plugin.nix { pluginDir = ./plugin; };
 
-      # Only what the build reads: a change to README or the flake rebuilds nothing.
-      src = lib.fileset.toSource {
-        root = ./.;
-        fileset = lib.fileset.unions [
-          ./Cargo.toml
-          ./Cargo.lock
-          ./LICENSE
-          ./crates
-          ./xtask
-          ./plugin
-        ];
-      };
+      # The flake's own source (git-tracked files). Not a lib.fileset selection: a filtered copy
+      # is a new store path that Nix 2.8's read-only `flake check --no-build` cannot realise,
+      # while the flake's source is always there. The cost: any tracked change rebuilds.
+      src = ./.;
 
       # server name in Claude Code -> binary, from plugin/layout.json
       servers = plugin.layout.servers;

@@ -18,7 +18,7 @@ rustPlatform.buildRustPackage {
   inherit (workspace) version;
   inherit src;
 
-  cargoLock.lockFile = src + "/Cargo.lock";
+  cargoLock.lockFile = src + "/Cargo.lock"; # ./Cargo.lock of the flake
 
   # Only the shipped binaries, not xtask or the test kit.
   cargoBuildFlags = lib.concatMap (p: [ "-p" p ]) ([ "claude-enterprise" ] ++ plugin.binaries);
