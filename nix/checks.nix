@@ -277,8 +277,15 @@ let
     });
 in
 {
-  # plain `cargo test`: what needs no peer (the peers run under `cargo xtask test`)
-  tests = cargoCheck "tests" "cargo test --workspace --offline --frozen";
+  # plain `cargo test`: what needs no peer (the peers run under `cargo xtask test`). The tests
+  # of tests/nix.rs need git metadata and nix-instantiate, which the sandbox lacks: the Nix
+  # side is what the module checks below assert.
+  tests = cargoCheck "tests" ''
+    cargo test --workspace --offline --frozen -- \
+      --skip every_tracked_nix_file_parses \
+      --skip the_home_manager_plugin_is_the_plugin_write_plugin \
+      --skip the_docker_plugins_match
+  '';
   clippy = cargoCheck "clippy" "cargo clippy --workspace --all-targets --offline --frozen -- -D warnings";
   fmt = cargoCheck "fmt" "cargo fmt --all --check";
   hm-module = if isDarwin then hmDarwin else hmLinux;

@@ -102,34 +102,32 @@ fn read_tree(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-#[test]
-fn the_home_manager_plugin_is_the_plugin_write_plugin() {
+/// `claude-enterprise plugin write --dir <tmp>/plugin EXTRA...` with server binaries on PATH
+/// (it prefers the ones beside itself when they are built); its files and the temp dir.
+fn plugin_write(extra: &[&str]) -> (BTreeMap<String, String>, tempfile::TempDir) {
     let root = workspace_root();
     let tmp = tempfile::tempdir().unwrap();
-    // Server binaries on PATH for `plugin write` to find (it prefers the ones beside itself,
-    // when built; either way it names one directory, which is then given to Nix).
     let bin = tmp.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let layout: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("plugin/layout.json")).unwrap())
             .unwrap();
-    let binaries: Vec<String> = layout["servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["binary"].as_str().unwrap().to_owned())
-        .collect();
-    for name in &binaries {
-        let path = bin.join(name);
+    for server in layout["servers"].as_array().unwrap() {
+        let path = bin.join(server["binary"].as_str().unwrap());
         std::fs::write(&path, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
     let dir = tmp.path().join("plugin");
     let out = Command::new(env!("CARGO_BIN_EXE_claude-enterprise"))
         .args(["plugin", "write", "--dir"])
         .arg(&dir)
+        .args(extra)
         .env("PATH", &bin)
         .env("HOME", tmp.path())
+        .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .env("CLAUDE_ENTERPRISE_CONFIG", &config)
         .output()
         .unwrap();
     assert!(
@@ -138,10 +136,58 @@ fn the_home_manager_plugin_is_the_plugin_write_plugin() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let written = read_tree(&dir);
+    (read_tree(&dir), tmp)
+}
 
-    // The inputs the CLI took from its machine: its own path, and where the servers are.
+/// nix/plugin.nix's files for `servers` (a Nix expression of `p`, the plugin functions, and of
+/// the string arguments given).
+fn nix_plugin(servers: &str, args: &[(&str, &Path)]) -> BTreeMap<String, String> {
+    let root = workspace_root();
     let cli = std::fs::canonicalize(env!("CARGO_BIN_EXE_claude-enterprise")).unwrap();
+    let names: Vec<&str> = args.iter().map(|(n, _)| *n).collect();
+    let expr = format!(
+        r#"{{ root, cli, {} }}:
+      let p = import (/. + root + "/nix/plugin.nix") {{ pluginDir = /. + root + "/plugin"; }};
+      in p.files {{ inherit cli; serverEntry = {servers}; }}"#,
+        names.join(", ")
+    );
+    let mut command = nix_instantiate();
+    command
+        .args(["--eval", "--strict", "--json", "-E", &expr])
+        .args(["--argstr", "root"])
+        .arg(&root)
+        .args(["--argstr", "cli"])
+        .arg(&cli);
+    for (name, value) in args {
+        command.args(["--argstr", name]).arg(value);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "nix/plugin.nix does not evaluate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn assert_same(from_nix: &BTreeMap<String, String>, written: &BTreeMap<String, String>) {
+    assert_eq!(
+        from_nix.keys().collect::<Vec<_>>(),
+        written.keys().collect::<Vec<_>>(),
+        "the two plugins have different files"
+    );
+    for (path, text) in written {
+        assert_eq!(
+            &from_nix[path], text,
+            "{path} differs between nix/plugin.nix (left) and `plugin write` (right)"
+        );
+    }
+}
+
+#[test]
+fn the_home_manager_plugin_is_the_plugin_write_plugin() {
+    let (written, _tmp) = plugin_write(&[]);
+    // What the CLI took from its machine: where the servers are (its own path is `cli`).
     let mcp: serde_json::Value = serde_json::from_str(&written[".mcp.json"]).unwrap();
     let commands: Vec<PathBuf> = mcp["mcpServers"]
         .as_object()
@@ -156,36 +202,34 @@ fn the_home_manager_plugin_is_the_plugin_write_plugin() {
             .all(|c| c.parent() == Some(server_dir.as_path())),
         "the servers are not in one directory: {commands:?}"
     );
+    let from_nix = nix_plugin("p.nativeServer binDir", &[("binDir", &server_dir)]);
+    assert_same(&from_nix, &written);
+}
 
-    let expr = r#"{ root, cli, binDir }:
-      let p = import (/. + root + "/nix/plugin.nix") { pluginDir = /. + root + "/plugin"; };
-      in p.files { inherit cli; serverEntry = p.nativeServer binDir; }"#;
-    let out = nix_instantiate()
-        .args(["--eval", "--strict", "--json", "-E", expr])
-        .args(["--argstr", "root"])
-        .arg(&root)
-        .args(["--argstr", "cli"])
-        .arg(&cli)
-        .args(["--argstr", "binDir"])
-        .arg(&server_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "nix/plugin.nix does not evaluate: {}",
-        String::from_utf8_lossy(&out.stderr)
+#[test]
+fn the_docker_plugins_match() {
+    let prefix = "registry.example.com/mcp/";
+    let (written, tmp) = plugin_write(&["--docker", prefix]);
+    // What the CLI took from its machine: the state directory, its owner, the config file.
+    let state = tmp.path().join("state/claude-enterprise");
+    let meta = std::fs::metadata(&state).unwrap();
+    let user = PathBuf::from(format!(
+        "{}:{}",
+        std::os::unix::fs::MetadataExt::uid(&meta),
+        std::os::unix::fs::MetadataExt::gid(&meta)
+    ));
+    let config = tmp.path().join("config.toml");
+    let servers = format!(
+        r#"p.dockerServer {{ prefix = "{prefix}"; version = "{}"; inherit user stateDir configFile; }}"#,
+        env!("CARGO_PKG_VERSION")
     );
-    let from_nix: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
-
-    assert_eq!(
-        from_nix.keys().collect::<Vec<_>>(),
-        written.keys().collect::<Vec<_>>(),
-        "the two plugins have different files"
+    let from_nix = nix_plugin(
+        &servers,
+        &[
+            ("user", &user),
+            ("stateDir", &state),
+            ("configFile", &config),
+        ],
     );
-    for (path, text) in &written {
-        assert_eq!(
-            &from_nix[path], text,
-            "{path} differs between nix/plugin.nix (left) and `plugin write` (right)"
-        );
-    }
+    assert_same(&from_nix, &written);
 }
