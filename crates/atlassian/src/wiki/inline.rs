@@ -7,7 +7,7 @@ use super::{EMOTICONS, longest_run, starts_with_at, starts_with_url, url_len};
 
 /// Characters a backslash escapes inside `{{monospace}}`: exactly those [`super::from_markdown`]
 /// escapes there, so a regular expression's `\d` or `\.` survives.
-const MONOSPACE_ESCAPABLE: &str = "*_-+^~{}[]|!";
+pub(super) const MONOSPACE_ESCAPABLE: &str = "*_-+^~{}[]|!";
 
 pub(super) fn inline_markdown(wiki: &str, in_table: bool) -> String {
     let mut markdown = String::new();

@@ -380,6 +380,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ),
     ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
     (
+        "backslash before a bracket in monospace",
+        "{{\\\\]}}",
+        "`\\]`",
+    ),
+    (
         "line break before a dash in a heading",
         "h1. A\\\\-0",
         "# A -0",

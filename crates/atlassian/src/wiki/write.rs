@@ -8,6 +8,7 @@ use pulldown_cmark::{
     BlockQuoteKind, CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd,
 };
 
+use super::inline::MONOSPACE_ESCAPABLE;
 use super::{EMOTICONS, normalize_newlines, starts_with_at, starts_with_url, url_len};
 
 /// Markdown as Jira wiki markup.
@@ -529,6 +530,9 @@ fn escape_wiki(text: &str, before: Option<char>, context: WikiContext) -> String
         let before_text = after.is_none_or(|a| !a.is_whitespace());
         let opens_markup = !after_word && before_text;
         let escape = match c {
+            // In monospace `\]` reads as `]`: after a literal backslash, a character the
+            // reader unescapes there is escaped itself (`\\]` reads as `\]`).
+            c if context.code && before == Some('\\') && MONOSPACE_ESCAPABLE.contains(c) => true,
             // After the same character (`**`), even a space after it leaves it ambiguous.
             '*' | '_' | '-' | '+' if before == Some(c) => true,
             '*' | '_' | '-' | '+' => opens_markup,
