@@ -214,6 +214,46 @@ fn assert_validates(sandbox: &Sandbox, dir: &Path) {
     }
 }
 
+/// Each hook command, run as written (path and arguments, no shell construct) with its
+/// event's payload, is an event the CLI knows, and exits 0.
+fn assert_runs_every_hook(sandbox: &Sandbox, hooks: &Value) {
+    use std::io::Write;
+    for (event, entries) in hooks["hooks"].as_object().unwrap() {
+        let command = entries[0]["hooks"][0]["command"].as_str().unwrap();
+        let words: Vec<&str> = command.split(' ').collect();
+        assert_eq!(words, [cli().to_str().unwrap(), "hook", event.as_str()]);
+        let payload = serde_json::json!({
+            "session_id": "plugin-test",
+            "hook_event_name": event,
+            "cwd": sandbox.dir.path(),
+            "prompt": "hello",
+            "source": "startup",
+            "reason": "exit",
+            "tool_name": "Read",
+            "tool_input": {"file_path": "/etc/hostname"},
+            "tool_response": "x",
+        });
+        let mut run = Command::new(words[0]);
+        run.args(&words[1..])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        sandbox.env(&mut run);
+        let mut child = run.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(payload.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{event}: {stderr}");
+        assert!(!stderr.contains("unknown event"), "{event}: {stderr}");
+        assert!(out.stdout.is_empty(), "{event}: {stderr}");
+    }
+}
+
 #[test]
 fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
     let sandbox = Sandbox::new();
@@ -261,6 +301,8 @@ fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
         format!("{} hook PreToolUse", cli().display()),
         "{hooks}"
     );
+
+    assert_runs_every_hook(&sandbox, &hooks);
 
     assert_validates(&sandbox, &dir);
 
