@@ -115,13 +115,21 @@ let
     ) ".mcp.json docker github: ${builtins.toJSON gh}";
     ok "hm-module-darwin";
 
+  # With the defaults, the module's plugin is exactly nix/plugin.nix's for the package's paths,
+  # which tests/nix.rs compares with `claude-enterprise plugin write` byte for byte.
   hmClaudeCode =
     let
       cfg = hmFor (import ./tests/hm-claude-code.nix);
+      files = pluginFilesOf cfg ".config/claude/skills/${plugin.name}";
+      expected = plugin.files {
+        cli = "${workspace}/bin/claude-enterprise";
+        serverEntry = plugin.nativeServer "${workspace}/bin";
+      };
     in
+    assert check (files ? ".mcp.json") "with programs.claude-code the plugin is not under its configDir";
     assert check (
-      (pluginFilesOf cfg ".config/claude/skills/${plugin.name}") ? ".mcp.json"
-    ) "with programs.claude-code the plugin is not under its configDir";
+      lib.mapAttrs (_: noContext) files == lib.mapAttrs (_: noContext) expected
+    ) "the module's default plugin is not nix/plugin.nix's";
     ok "hm-module-claude-code";
 
   hmMajor =
