@@ -67,6 +67,9 @@ struct WikiWriter {
     /// pulldown-cmark splits text around characters that could have been markup; joined, a
     /// URL or a word is escaped as a whole.
     pending_text: String,
+    /// The markers of the styles open where the text goes (`*`, `_`, `-`): a marker in the
+    /// text could close one of them.
+    open_styles: String,
 }
 
 impl Default for WikiWriter {
@@ -74,6 +77,7 @@ impl Default for WikiWriter {
         WikiWriter {
             stack: vec![Frame::new(FrameKind::Document)],
             pending_text: String::new(),
+            open_styles: String::new(),
         }
     }
 }
@@ -183,9 +187,9 @@ impl WikiWriter {
             Tag::Image { dest_url, .. } => FrameKind::Image {
                 destination: dest_url.to_string(),
             },
-            Tag::Emphasis => return self.push_raw("_"),
-            Tag::Strong => return self.push_raw("*"),
-            Tag::Strikethrough => return self.push_raw("-"),
+            Tag::Emphasis => return self.open_style('_'),
+            Tag::Strong => return self.open_style('*'),
+            Tag::Strikethrough => return self.open_style('-'),
             // Footnotes, metadata, definition lists, super- and subscript are not enabled.
             _ => return,
         };
@@ -194,9 +198,12 @@ impl WikiWriter {
 
     fn end(&mut self, tag: TagEnd) {
         match tag {
-            TagEnd::Emphasis => return self.push_raw("_"),
-            TagEnd::Strong => return self.push_raw("*"),
-            TagEnd::Strikethrough => return self.push_raw("-"),
+            TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough => {
+                if let Some(marker) = self.open_styles.pop() {
+                    self.push_raw(&marker.to_string());
+                }
+                return;
+            }
             TagEnd::Paragraph
             | TagEnd::Heading(_)
             | TagEnd::BlockQuote(_)
@@ -336,6 +343,7 @@ impl WikiWriter {
         };
         let context = WikiContext {
             code,
+            open_styles: &self.open_styles,
             in_table,
             in_link: matches!(top.kind, FrameKind::Link { .. }),
             line_start: !code
@@ -372,6 +380,11 @@ impl WikiWriter {
         self.stack
             .iter()
             .any(|open| matches!(open.kind, FrameKind::Quote(outer) if outer == name))
+    }
+
+    fn open_style(&mut self, marker: char) {
+        self.open_styles.push(marker);
+        self.push_raw(&marker.to_string());
     }
 
     fn push_raw(&mut self, wiki: &str) {
@@ -473,8 +486,9 @@ fn row_wiki(header: bool, cells: &[WikiBlock]) -> Option<String> {
 }
 
 #[derive(Clone, Copy)]
-struct WikiContext {
+struct WikiContext<'a> {
     code: bool,
+    open_styles: &'a str,
     in_table: bool,
     in_link: bool,
     line_start: bool,
@@ -482,7 +496,7 @@ struct WikiContext {
 
 /// Text as wiki markup that shows exactly that text: markup characters that could open
 /// markup are escaped, emoticon shortcodes become emoticons, URLs stay as they are.
-fn escape_wiki(text: &str, before: Option<char>, context: WikiContext) -> String {
+fn escape_wiki(text: &str, before: Option<char>, context: WikiContext<'_>) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut before = before;
@@ -529,13 +543,17 @@ fn escape_wiki(text: &str, before: Option<char>, context: WikiContext) -> String
                 .any(|(wiki, _)| starts_with_at(&chars, at, wiki));
         let before_text = after.is_none_or(|a| !a.is_whitespace());
         let opens_markup = !after_word && before_text;
+        // Inside `*bold*`, `0* ` would close it.
+        let closes_markup = context.open_styles.contains(c)
+            && before.is_some_and(|b| !b.is_whitespace())
+            && after.is_none_or(|a| !a.is_alphanumeric());
         let escape = match c {
             // In monospace `\]` reads as `]`: after a literal backslash, a character the
             // reader unescapes there is escaped itself (`\\]` reads as `\]`).
             c if context.code && before == Some('\\') && MONOSPACE_ESCAPABLE.contains(c) => true,
             // After the same character (`**`), even a space after it leaves it ambiguous.
             '*' | '_' | '-' | '+' if before == Some(c) => true,
-            '*' | '_' | '-' | '+' => opens_markup,
+            '*' | '_' | '-' | '+' => opens_markup || closes_markup,
             '^' | '~' => before_text,
             // An image needs a name after the `!`: a `!` ending a sentence is safe.
             '!' => opens_markup && after.is_some(),
