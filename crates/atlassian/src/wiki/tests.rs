@@ -378,6 +378,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "\u{e000}*:)* ",
         "\u{e000}:smile:",
     ),
+    (
+        "star that could close the bold around it",
+        "*0\\* 0* ",
+        "**0\\* 0**",
+    ),
     ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
     (
         "backslash before a bracket in monospace",
