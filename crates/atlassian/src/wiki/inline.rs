@@ -153,7 +153,9 @@ impl InlineWriter {
                 // dropped colour can leave that, or nothing, inside the wiki markers.
                 let text = &out[inner_start..];
                 // Nor can a marker sit between punctuation inside it and a letter or symbol
-                // outside it (`x**:)**`): it would be no emphasis, but literal markers.
+                // outside it (`x**:)**`): it would be no emphasis, but literal markers. And a
+                // letter right after the closing marker (`*a*{color}b`) is one that wiki
+                // markup would not close before.
                 let punctuation = |c: char| !c.is_alphanumeric() && !c.is_whitespace();
                 let may_touch = |outside: Option<char>| {
                     outside.is_none_or(|c| c.is_whitespace() || c.is_ascii_punctuation())
@@ -164,6 +166,7 @@ impl InlineWriter {
                     || text.ends_with(char::is_whitespace)
                     || (text.starts_with(punctuation) && !may_touch(before))
                     || (text.ends_with(punctuation) && !may_touch(after))
+                    || after.is_some_and(char::is_alphanumeric)
                 {
                     out.replace_range(start..inner_start, "");
                 } else {
@@ -377,7 +380,12 @@ fn styled_at(chars: &[char], at: usize) -> Option<(Span<'_>, usize)> {
                     .is_none_or(|after| !after.is_alphanumeric()))
     })?;
     let inner = &chars[at + 1..close];
-    let after = chars.get(close + 1).copied();
+    // A dropped colour is no text: what shows after the style is what follows it.
+    let mut after = close + 1;
+    while let Some((Span::Dropped, next)) = color_at(chars, after) {
+        after = next;
+    }
+    let after = chars.get(after).copied();
     Some((
         Span::Styled {
             marker,

@@ -383,6 +383,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "*0\\* 0* ",
         "**0\\* 0**",
     ),
+    (
+        "bold before a colour and a letter",
+        "*Aa*{color:red}a",
+        "Aaa",
+    ),
     ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
     (
         "backslash before a bracket in monospace",
