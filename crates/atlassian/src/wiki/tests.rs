@@ -388,6 +388,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "*Aa*{color:red}a",
         "Aaa",
     ),
+    (
+        "line break and a backslash before a URL",
+        "00\n\\https://x.y/a_b",
+        "00\\\n\\\\<https://x.y/a_b>",
+    ),
     ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
     (
         "backslash before a bracket in monospace",

@@ -268,11 +268,12 @@ impl WikiWriter {
                 destination,
                 autolink,
             } => {
-                // After a literal backslash a `[` would be escaped: a URL there goes bare.
-                let after_backslash = self
-                    .stack
-                    .last()
-                    .is_some_and(|top| top.text.ends_with('\\') && !top.text.ends_with("\\\\"));
+                // After a literal backslash a `[` would be escaped: a URL there goes bare. Line
+                // breaks (`\\`) are pairs of backslashes: an odd run ends in a literal one.
+                let after_backslash = self.stack.last().is_some_and(|top| {
+                    let run = top.text.len() - top.text.trim_end_matches('\\').len();
+                    run % 2 == 1
+                });
                 let bare_url: Vec<char> = destination.chars().collect();
                 let link = if let Some(user) = destination.strip_prefix("mention:") {
                     format!("[~{user}]")
