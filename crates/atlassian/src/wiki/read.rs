@@ -263,10 +263,7 @@ impl<'a> BlockReader<'a> {
             self.flush_table();
         } else if let Some((level, text)) = heading(line) {
             self.flush();
-            // A Markdown heading is one line: its line breaks become spaces. Like a table
-            // cell it holds no line start, where text would escape what opens a block
-            // (`\\-`): written as a cell, with its breaks as `<br>`.
-            let mut text = inline_markdown(text, true).replace("<br>", " ");
+            let mut text = heading_markdown(text);
             // A heading's trailing `#`s would be its closing sequence.
             if text.ends_with('#') {
                 text.insert(text.len() - 1, '\\');
@@ -335,6 +332,40 @@ impl<'a> BlockReader<'a> {
             self.table.clear();
         }
     }
+}
+
+/// A heading's text as Markdown: one line, its line breaks spaces. Text after a break
+/// escapes what would open a block at a line start (`\\-`, `1\\.`): in a heading that is no
+/// line start, and the escape is dropped as the writer would not write it.
+fn heading_markdown(wiki: &str) -> String {
+    let markdown = inline_markdown(wiki, false);
+    let mut heading = String::with_capacity(markdown.len());
+    for (i, line) in markdown.split("\\\n").enumerate() {
+        if i == 0 {
+            heading.push_str(line);
+            continue;
+        }
+        heading.push(' ');
+        let digits = line.len() - line.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let escape_at = if line[digits..].starts_with("\\.") || line[digits..].starts_with("\\)") {
+            Some(digits)
+        } else if digits == 0
+            && line.starts_with("\\")
+            && line[1..].starts_with(['#', '>', '-', '+', '='])
+        {
+            Some(0)
+        } else {
+            None
+        };
+        match escape_at {
+            Some(at) => {
+                heading.push_str(&line[..at]);
+                heading.push_str(&line[at + 1..]);
+            }
+            None => heading.push_str(line),
+        }
+    }
+    heading
 }
 
 fn heading(line: &str) -> Option<(usize, &str)> {

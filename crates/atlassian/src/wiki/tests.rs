@@ -393,6 +393,16 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "00\n\\https://x.y/a_b",
         "00\\\n\\\\<https://x.y/a_b>",
     ),
+    (
+        "monospace with a pipe in a heading",
+        "h1. {{!a b.png|thumbnail!}}",
+        "# `!a b.png|thumbnail!`",
+    ),
+    (
+        "line break before a number in a heading",
+        "h1. A\\\\1. b",
+        "# A 1. b",
+    ),
     ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
     (
         "backslash before a bracket in monospace",
