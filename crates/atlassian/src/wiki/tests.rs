@@ -403,6 +403,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "h1. A\\\\1. b",
         "# A 1. b",
     ),
+    (
+        "backslash and a line break in a quote in a panel",
+        "{panel:title=T}{quote}\\\n0",
+        "> **T**\n>\n> > \\\\\\\n> > 0",
+    ),
     ("task marker alone", "* \\[x\\] ", "- \\[x\\]"),
     (
         "backslash before a bracket in monospace",

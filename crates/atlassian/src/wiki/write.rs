@@ -243,7 +243,10 @@ impl WikiWriter {
                     .stack
                     .iter()
                     .any(|open| matches!(open.kind, FrameKind::Quote(outer) if outer == name));
-                let single_paragraph = matches!(&frame.blocks[..], [block] if block.inline);
+                // `bq.` is one line: a paragraph holding a newline (a break after a literal
+                // backslash) needs the macro.
+                let single_paragraph =
+                    matches!(&frame.blocks[..], [block] if block.inline) && !inner.contains('\n');
                 let block = if (nested || name == "panel") && single_paragraph {
                     format!("bq. {inner}")
                 } else if nested {
