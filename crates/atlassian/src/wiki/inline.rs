@@ -115,7 +115,12 @@ impl InlineWriter {
     fn write_span(&self, span: Span, out: &mut String) {
         match span {
             Span::LineBreak if self.in_table => out.push_str("<br>"),
-            Span::LineBreak => out.push_str("\\\n"),
+            Span::LineBreak => {
+                // Blanks before a break are not text Jira shows, and the writer drops them:
+                // kept, they would come back only on the first trip.
+                out.truncate(out.trim_end_matches([' ', '\t']).len());
+                out.push_str("\\\n");
+            }
             Span::Monospace(code) => out.push_str(&self.code_span(&code)),
             Span::Styled {
                 marker,

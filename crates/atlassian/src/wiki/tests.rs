@@ -122,6 +122,7 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     ("rule", "a\n----\nb", "a\n\n---\n\nb"),
     ("line breaks", "one\\\\two\nthree", "one\\\ntwo\\\nthree"),
     ("trailing line break", "one\\\\", "one"),
+    ("blanks before a line break", "a\t\\\\\\\\A", "a\\\n\\\nA"),
     (
         "a line holding only a forced break",
         "A\n\\\\\na",
