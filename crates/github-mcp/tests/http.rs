@@ -149,7 +149,10 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
         .await
         .unwrap(),
     );
-    assert!(still["result"]["tools"].is_array(), "still serving: {still}");
+    assert!(
+        still["result"]["tools"].is_array(),
+        "still serving: {still}"
+    );
     let journal = sandbox.journal();
     assert_eq!(journal.len(), 4, "{journal:?}");
     assert_eq!(journal[0]["user"], "http@corp.example");
@@ -157,7 +160,10 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
         assert_eq!(refused["action"], "get_pull_request", "{refused}");
         assert_eq!(refused["result"], "error", "{refused}");
         assert!(
-            refused["error"].as_str().unwrap().contains("must be a JSON object"),
+            refused["error"]
+                .as_str()
+                .unwrap()
+                .contains("must be a JSON object"),
             "{refused}"
         );
     }
