@@ -182,15 +182,7 @@ pub fn add_rule_files(paths: &[PathBuf]) -> Result<usize, RuleFileError> {
     }
     let mut sets = vec![builtin_rules()];
     for path in paths {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let invalid = |message: String| RuleFileError::Invalid {
-            path: path.clone(),
-            message,
-        };
-        sets.push(RuleSet::parse(&text).map_err(invalid)?);
+        sets.push(read_rule_file(path)?);
     }
     let added = sets.iter().skip(1).map(|s| s.rules.len()).sum();
     let engine: &'static Engine = Box::leak(Box::new(Engine::new(sets)));
@@ -219,17 +211,25 @@ static KEY_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
 /// Reads a rule file and compiles every rule in it, as `claude-enterprise config check`
 /// does: returns how many rules it runs and the ids of those it skips (scoped to file paths).
 pub fn check_rule_file(path: &std::path::Path) -> Result<(usize, Vec<String>), RuleFileError> {
-    let invalid = |message: String| RuleFileError::Invalid {
-        path: path.to_owned(),
-        message,
-    };
+    let set = read_rule_file(path)?;
+    set.compile_all()
+        .map_err(|message| RuleFileError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+    Ok((set.rules.len(), set.skipped))
+}
+
+/// Reads and parses one rule file, errors naming it.
+fn read_rule_file(path: &std::path::Path) -> Result<RuleSet, RuleFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let set = RuleSet::parse(&text).map_err(invalid)?;
-    set.compile_all().map_err(invalid)?;
-    Ok((set.rules.len(), set.skipped))
+    RuleSet::parse(&text).map_err(|message| RuleFileError::Invalid {
+        path: path.to_owned(),
+        message,
+    })
 }
 
 /// Every secret in `text`, merged where they overlap, in order.
