@@ -98,9 +98,7 @@ impl InlineWriter {
                     dropped = None;
                     push_markdown_text(out, &plain, self.in_table);
                     plain.clear();
-                    let span_start = out.len();
                     self.write_span(span, out);
-                    unescape_underscore_in_word(out, span_start);
                     at = next;
                 }
                 None => {
@@ -174,6 +172,8 @@ impl InlineWriter {
                     || after.is_some_and(char::is_alphanumeric)
                 {
                     out.replace_range(start..inner_start, "");
+                    // The text now follows what was before the opening marker.
+                    unescape_underscore_in_word(out, start);
                 } else {
                     out.push_str(delimiter);
                 }
@@ -454,6 +454,7 @@ fn link_destination(destination: &str) -> String {
 /// Text as Markdown that shows exactly that text.
 fn push_markdown_text(out: &mut String, text: &str, in_table: bool) {
     let chars: Vec<char> = text.chars().collect();
+    let start = out.len();
     let mut ordered_marker_at = None;
     for (at, &c) in chars.iter().enumerate() {
         // Cells hold no blocks, so only other text escapes what would open one.
@@ -497,19 +498,24 @@ fn push_markdown_text(out: &mut String, text: &str, in_table: bool) {
         }
         out.push(c);
     }
+    unescape_underscore_in_word(out, start);
 }
 
-/// Text escapes an underscore at its end (it cannot see what follows), but a span whose
-/// Markdown starts with a letter or digit (an underline's text: `a_+b+`) puts it inside a
-/// word, where it is no emphasis and the wiki writer does not escape it either.
-fn unescape_underscore_in_word(out: &mut String, span_start: usize) {
-    let (text, span) = out.split_at(span_start);
-    let in_word = span.starts_with(char::is_alphanumeric)
+/// Text cannot see past its end, so it escapes an underscore there (as before a space); what
+/// follows is only known once written, and may be text outside the span the underscore ends
+/// (`a~_~A`, `*a_*{color}b`) or the text of a span after it (`a_+b+`). When that is a letter
+/// or digit (the text from `at` on, now written), the underscore is inside a word, where it
+/// is no emphasis and the wiki writer does not escape it either. An escaped underscore right
+/// after a letter or digit is always such a guess: the other escapes of `_` are before
+/// something that is no letter or digit, which then follows it in `out`.
+fn unescape_underscore_in_word(out: &mut String, at: usize) {
+    let (text, next) = out.split_at(at);
+    let in_word = next.starts_with(char::is_alphanumeric)
         && text
             .strip_suffix("\\_")
             .is_some_and(|before| before.ends_with(char::is_alphanumeric));
     if in_word {
-        out.remove(span_start - 2);
+        out.remove(at - 2);
     }
 }
 

@@ -369,6 +369,12 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
     // Found by the property tests (tests/properties.rs).
     ("underline before an image", "+0+!a.png!", "0!a.png!"),
     ("underscore in a word before a superscript", "a_^a^", "a_a"),
+    ("subscript of an underscore in a word", "a~_~A", "a_A"),
+    (
+        "bold ending in an underscore before a colour and a letter",
+        "*a_*{color:red}b",
+        "a_b",
+    ),
     (
         "bold ending in punctuation before a symbol",
         "*A:)*\u{18cd6}",
