@@ -9,6 +9,11 @@
 //!   WebFetch, Task, ...) journaled as tool `claude-code` in the same audit journal, parameters
 //!   redacted like every event; our own MCP servers' tools are not, they journal themselves.
 //!
+//! Installed twice (the plugin's hooks and the system module's managed hooks), the hook runs
+//! twice per event with the same payload: one copy does the event's side effects (the journal
+//! record, the state file, the drain), the other waits for it and ends ([`dedupe`]).
+//! PreToolUse is checked by both, as each copy's answer counts.
+//!
 //! A hook never holds a session up and never blocks by accident: Claude Code reads exit code
 //! 2 as "block" (on UserPromptSubmit the prompt is dropped), and that is also what a clap usage
 //! error exits with. So every path here exits 0, failures included (an unknown event, a
@@ -17,6 +22,7 @@
 //! whole run is bounded: the payload is waited for briefly and a watchdog ends the process
 //! (exit 0) well under a second.
 
+mod dedupe;
 mod guard;
 mod shell;
 
@@ -54,6 +60,9 @@ const PAYLOAD_WAIT: Duration = Duration::from_millis(300);
 const LOOKUP_BUDGET: Duration = Duration::from_millis(400);
 /// How long the keychain may take to say who the user is.
 const IDENTITY_WAIT: Duration = Duration::from_millis(200);
+/// How long a second copy of the hook waits for the first to do an event's work; the rest of
+/// [`BUDGET`] is for doing it itself when the first failed.
+const CLAIM_WAIT: Duration = Duration::from_millis(600);
 /// Larger payloads (a huge tool response) are not read.
 const MAX_PAYLOAD: u64 = 32 << 20;
 /// `hook.log` is started again past this size.
@@ -159,9 +168,9 @@ fn run(
     }
     let event = Event::parse(event).ok_or_else(|| format!("unknown event `{event}`; {USAGE}"))?;
     let bytes = stdin()?;
-    let payload: Value = serde_json::from_slice(&bytes)
+    let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: the payload on stdin is not JSON ({e})", event.name()))?;
-    let Value::Object(payload) = payload else {
+    let Value::Object(payload) = &value else {
         return Err(format!(
             "{}: the payload is not a JSON object",
             event.name()
@@ -192,6 +201,15 @@ fn run(
         .map(str::to_owned)
         .or_else(|| std::env::var("CLAUDE_CODE_SESSION_ID").ok())
         .filter(|s| !s.is_empty());
+    // Side effects only: a hook installed twice runs them once (see `dedupe`).
+    let claim = || {
+        dedupe::claim(
+            event.name(),
+            session.as_deref(),
+            &value,
+            started + CLAIM_WAIT,
+        )
+    };
     match event {
         Event::UserPromptSubmit => {
             let prompt = payload
@@ -199,13 +217,22 @@ fn run(
                 .and_then(Value::as_str)
                 .ok_or("UserPromptSubmit: the payload has no `prompt` string")?;
             let hash = format!("sha256:{}", hex::encode(sha2::Sha256::digest(prompt)));
-            let session = session.ok_or("UserPromptSubmit: the payload has no session_id")?;
-            update_state(&session, |state| {
+            let session = session
+                .as_deref()
+                .ok_or("UserPromptSubmit: the payload has no session_id")?;
+            let Some(claim) = claim() else {
+                return Ok(None);
+            };
+            update_state(session, |state| {
                 state.insert("prompt_hash".into(), Value::String(hash));
             })?;
+            claim.done();
             Ok(None)
         }
         Event::SessionStart => {
+            let Some(claim) = claim() else {
+                return Ok(None);
+            };
             // A bounded drain of the journal in the background, never waited for.
             crate::ship::spawn_drain(&config);
             let model = match payload.get("model") {
@@ -216,20 +243,27 @@ fn run(
                 _ => None,
             };
             if let Some(model) = model.filter(|m| !m.is_empty()) {
-                let session = session.ok_or("SessionStart: the payload has no session_id")?;
-                update_state(&session, |state| {
+                let session = session
+                    .as_deref()
+                    .ok_or("SessionStart: the payload has no session_id")?;
+                update_state(session, |state| {
                     state.insert("model".into(), Value::String(model));
                 })?;
             }
+            claim.done();
             Ok(None)
         }
-        Event::PreToolUse => pre_tool_use(&payload, &hooks, started),
+        Event::PreToolUse => pre_tool_use(payload, &hooks, started),
         Event::PostToolUse | Event::PostToolUseFailure => {
-            post_tool_use(event, &payload, &config, &hooks, session.as_deref())?;
+            post_tool_use(event, payload, &config, &hooks, session.as_deref(), claim)?;
             Ok(None)
         }
         Event::Other("SessionEnd") => {
+            let Some(claim) = claim() else {
+                return Ok(None);
+            };
             crate::ship::spawn_drain(&config);
+            claim.done();
             Ok(None)
         }
         Event::Other(_) => Ok(None),
@@ -307,13 +341,15 @@ const READ_TOOLS: &[&str] = &[
     "ReadMcpResourceTool",
 ];
 
-/// PostToolUse / PostToolUseFailure: one outcome event in the journal.
+/// PostToolUse / PostToolUseFailure: one outcome event in the journal, unless `claim` says
+/// another copy of the hook journals it.
 fn post_tool_use(
     event: Event,
     payload: &Map<String, Value>,
     config: &Config,
     hooks: &HooksConfig,
     session: Option<&str>,
+    claim: impl FnOnce() -> Option<dedupe::Claim>,
 ) -> Result<(), String> {
     if !hooks.audit_tools {
         return Ok(());
@@ -330,6 +366,10 @@ fn post_tool_use(
         .audit
         .journal_dir()
         .ok_or_else(|| format!("{name}: {}", governance::audit::AuditError::NoDirectory))?;
+    // Claimed before the identity lookup, so the other copy does not repeat that either.
+    let Some(claim) = claim() else {
+        return Ok(());
+    };
     let audit = &config.audit;
     let (user, roles) = caller(config);
     let access = if READ_TOOLS.contains(&tool) {
@@ -394,6 +434,7 @@ fn post_tool_use(
     journal
         .append(record, access == Access::Write)
         .map_err(|e| format!("{name}: {tool} was not journaled: {e}"))?;
+    claim.done();
     Ok(())
 }
 

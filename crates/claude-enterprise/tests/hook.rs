@@ -24,6 +24,16 @@ struct Run {
     stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// A sandbox: config, HOME and XDG dirs of its own.
 struct Sandbox {
     dir: tempfile::TempDir,
@@ -49,6 +59,21 @@ impl Sandbox {
 
     fn journal_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("state/claude-enterprise/audit")
+    }
+
+    /// Where a hook installed twice claims an event's work.
+    fn claims_dir(&self) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join("state/claude-enterprise/sessions/claims")
+    }
+
+    /// Claude Code's own tools in the journal.
+    fn tool_records(&self) -> Vec<Value> {
+        self.journal()
+            .into_iter()
+            .filter(|e| e["tool"] == "claude-code")
+            .collect()
     }
 
     fn journal(&self) -> Vec<Value> {
@@ -101,16 +126,44 @@ impl Sandbox {
             .unwrap();
         // The hook may end before reading (a usage error): a closed pipe is no failure here.
         let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        child.wait_with_output().unwrap().into()
     }
 
     fn hook(&self, event: &str, payload: &Value) -> Run {
         self.run(&["hook", event], &payload.to_string(), &[], &[])
+    }
+
+    /// Runs `hook EVENT` with each stdin, all at once as Claude Code runs the hooks of one
+    /// event: every process is started before any is given its payload.
+    fn hooks_together(&self, runs: &[(&str, String)]) -> Vec<Run> {
+        let children: Vec<_> = runs
+            .iter()
+            .map(|(event, _)| {
+                self.command(&["hook", event], &[], &[])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let children: Vec<_> = children
+            .into_iter()
+            .zip(runs)
+            .map(|(mut child, (_, stdin))| {
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(stdin.as_bytes())
+                    .unwrap();
+                child
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| child.wait_with_output().unwrap().into())
+            .collect()
     }
 }
 
@@ -401,13 +454,14 @@ fn prompt_hash_and_model_reach_the_servers_events_and_claude_codes_tools_are_jou
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&state_file), 0o600);
     assert_eq!(mode(state_file.parent().unwrap()), 0o700);
-    // Nothing but the state file is left in its directory (the temporary file was renamed).
-    assert_eq!(
-        std::fs::read_dir(state_file.parent().unwrap())
-            .unwrap()
-            .count(),
-        1
-    );
+    // Nothing but the state file and the hooks' claims is left in its directory (the temporary
+    // file was renamed).
+    let mut left: Vec<String> = std::fs::read_dir(state_file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, [format!("{SESSION}.json"), "claims".to_owned()]);
 
     // A server of ours, with nothing behind it: its failing call is journaled with the context.
     let mut server = testkit::McpStdio::spawn(
@@ -508,5 +562,278 @@ fn prompt_hash_and_model_reach_the_servers_events_and_claude_codes_tools_are_jou
         verify.status.success(),
         "{}",
         String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+/// A PostToolUse (or PostToolUseFailure) payload of a Bash call.
+fn tool_use(event: &str, cwd: &Path, id: &str) -> Value {
+    payload(
+        event,
+        cwd,
+        json!({"tool_name": "Bash", "tool_use_id": id,
+               "tool_input": {"command": "cargo test", "description": "test"},
+               "tool_response": {"stdout": "ok", "stderr": "", "interrupted": false}}),
+    )
+}
+
+/// `value`'s JSON with its keys in reverse order and spaced out: the same payload as
+/// `value.to_string()`, spelled otherwise.
+fn respelled(value: &Value) -> String {
+    let fields: Vec<String> = value
+        .as_object()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{}: {}", json!(k), serde_json::to_string_pretty(v).unwrap()))
+        .collect();
+    format!("{{\n  {}\n}}\n", fields.join(",\n  "))
+}
+
+#[test]
+fn a_hook_installed_twice_journals_each_tool_use_once() {
+    let sandbox = Sandbox::new("");
+    let cwd = sandbox.dir.path();
+    let post = |id: &str| tool_use("PostToolUse", cwd, id);
+    let mut elsewhere = post("toolu_8");
+    elsewhere["session_id"] = json!("0b7c2d4e-1f3a-4c5d-8e9f-a0b1c2d3e4f5");
+    struct Case<'a> {
+        name: &'a str,
+        /// `hook EVENT` and its stdin, one per copy.
+        runs: Vec<(&'a str, String)>,
+        /// All at once, as Claude Code runs the hooks of one event, or one after the other.
+        together: bool,
+        /// The records the runs add to the journal.
+        records: usize,
+    }
+    let case = |name, runs, together, records| Case {
+        name,
+        runs,
+        together,
+        records,
+    };
+    let cases = vec![
+        case(
+            "the same payload, one copy after the other",
+            vec![("PostToolUse", post("toolu_1").to_string()); 2],
+            false,
+            1,
+        ),
+        case(
+            "the same payload, both copies at once",
+            vec![("PostToolUse", post("toolu_2").to_string()); 2],
+            true,
+            1,
+        ),
+        case(
+            "the same payload spelled otherwise",
+            vec![
+                ("PostToolUse", post("toolu_3").to_string()),
+                ("PostToolUse", respelled(&post("toolu_3"))),
+            ],
+            true,
+            1,
+        ),
+        case(
+            "four copies at once",
+            vec![
+                (
+                    "PostToolUseFailure",
+                    tool_use("PostToolUseFailure", cwd, "toolu_4").to_string()
+                );
+                4
+            ],
+            true,
+            1,
+        ),
+        case(
+            "two tool uses, two copies each",
+            vec![
+                ("PostToolUse", post("toolu_5").to_string()),
+                ("PostToolUse", post("toolu_6").to_string()),
+                ("PostToolUse", post("toolu_5").to_string()),
+                ("PostToolUse", post("toolu_6").to_string()),
+            ],
+            true,
+            2,
+        ),
+        case(
+            "one tool use, as two events",
+            vec![
+                ("PostToolUse", post("toolu_7").to_string()),
+                (
+                    "PostToolUseFailure",
+                    tool_use("PostToolUseFailure", cwd, "toolu_7").to_string(),
+                ),
+            ],
+            true,
+            2,
+        ),
+        case(
+            "the same tool use in another session",
+            vec![
+                ("PostToolUse", post("toolu_8").to_string()),
+                ("PostToolUse", elsewhere.to_string()),
+            ],
+            true,
+            2,
+        ),
+    ];
+    let mut before = 0;
+    for Case {
+        name,
+        runs,
+        together,
+        records,
+    } in cases
+    {
+        let results = if together {
+            sandbox.hooks_together(&runs)
+        } else {
+            runs.iter()
+                .map(|(event, stdin)| sandbox.run(&["hook", event], stdin, &[], &[]))
+                .collect()
+        };
+        for run in &results {
+            assert_eq!(
+                (run.code, run.stdout.as_str(), run.stderr.as_str()),
+                (0, "", ""),
+                "{name}"
+            );
+        }
+        let now = sandbox.tool_records().len();
+        assert_eq!(
+            now - before,
+            records,
+            "{name}: {:#?}",
+            sandbox.tool_records()
+        );
+        before = now;
+    }
+    // Every copy of a PreToolUse check answers: Claude Code takes any deny.
+    let push = bash(cwd, "git push origin main").to_string();
+    for run in sandbox.hooks_together(&[("PreToolUse", push.clone()), ("PreToolUse", push)]) {
+        assert!(
+            run.stdout.contains("\"permissionDecision\":\"deny\""),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let claims = sandbox.claims_dir();
+    assert_eq!(mode(&claims), 0o700);
+    for entry in std::fs::read_dir(&claims).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600);
+    }
+}
+
+#[test]
+fn when_claiming_fails_the_work_is_done_anyway() {
+    fn nothing(_: &Sandbox) {}
+    fn unclaimable(sandbox: &Sandbox) {
+        let claims = sandbox.claims_dir();
+        std::fs::create_dir_all(claims.parent().unwrap()).unwrap();
+        std::fs::write(claims, "").unwrap();
+    }
+    fn unjournalable(sandbox: &Sandbox) {
+        std::fs::create_dir_all(sandbox.journal_dir().parent().unwrap()).unwrap();
+        std::fs::write(sandbox.journal_dir(), "").unwrap();
+    }
+    fn journalable(sandbox: &Sandbox) {
+        std::fs::remove_file(sandbox.journal_dir()).unwrap();
+    }
+    // The markers only: the sweep is not due, the claim itself sees the marker's age.
+    fn aged(sandbox: &Sandbox) {
+        let then = std::time::SystemTime::now() - Duration::from_secs(600);
+        for entry in std::fs::read_dir(sandbox.claims_dir()).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name() != ".swept" {
+                let file = std::fs::File::options()
+                    .write(true)
+                    .open(entry.path())
+                    .unwrap();
+                file.set_modified(then).unwrap();
+            }
+        }
+    }
+    // (what, before the first copy, before the second, records, what the first copy says,
+    // what the second says): the copies run one after the other.
+    type Setup = fn(&Sandbox);
+    let cases: &[(&str, Setup, Setup, usize, &str, &str)] = &[
+        (
+            "no claims directory: both copies journal",
+            unclaimable,
+            nothing,
+            2,
+            "doing the work unclaimed",
+            "doing the work unclaimed",
+        ),
+        (
+            "the first copy could not journal: the second does",
+            unjournalable,
+            journalable,
+            1,
+            "cannot be written",
+            "",
+        ),
+        (
+            "a claim past its time does not count",
+            nothing,
+            aged,
+            2,
+            "",
+            "",
+        ),
+    ];
+    for (name, first, second, records, first_says, second_says) in cases {
+        let sandbox = Sandbox::new("");
+        let post = tool_use("PostToolUse", sandbox.dir.path(), "toolu_1");
+        first(&sandbox);
+        let run = sandbox.hook("PostToolUse", &post);
+        assert_eq!(run.code, 0, "{name}");
+        assert!(run.stderr.contains(first_says), "{name}: {}", run.stderr);
+        second(&sandbox);
+        let run = sandbox.hook("PostToolUse", &post);
+        assert_eq!(run.code, 0, "{name}");
+        assert!(run.stderr.contains(second_says), "{name}: {}", run.stderr);
+        assert_eq!(sandbox.tool_records().len(), *records, "{name}");
+    }
+}
+
+#[test]
+fn claims_past_their_time_are_swept() {
+    let sandbox = Sandbox::new("");
+    let cwd = sandbox.dir.path();
+    for id in ["toolu_1", "toolu_2"] {
+        let run = sandbox.hook("PostToolUse", &tool_use("PostToolUse", cwd, id));
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    }
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(sandbox.claims_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let markers = names();
+    assert_eq!(
+        markers.len(),
+        3,
+        "two markers and the sweep's stamp: {markers:?}"
+    );
+    let then = std::time::SystemTime::now() - Duration::from_secs(600);
+    for name in &markers {
+        let path = sandbox.claims_dir().join(name);
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(then).unwrap();
+    }
+    let run = sandbox.hook("PostToolUse", &tool_use("PostToolUse", cwd, "toolu_3"));
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    let left = names();
+    assert_eq!(left.len(), 2, "the old markers stay: {left:?}");
+    assert!(
+        left.iter().all(|n| !markers.contains(n) || n == ".swept"),
+        "{left:?}"
     );
 }
