@@ -213,8 +213,10 @@ in
       type = types.bool;
       default = true;
       description = ''
-        Whether the plugin carries the hooks (hooks/hooks.json). Turn off where the NixOS /
-        nix-darwin module installs them as managed hooks, or every event is journaled twice.
+        Whether the plugin carries the hooks (hooks/hooks.json). Where the NixOS / nix-darwin
+        module installs them as managed hooks as well, Claude Code runs both copies and the
+        hook drops the duplicate (each event is journaled once); turning this off there spares
+        the second process.
       '';
     };
 

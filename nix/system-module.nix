@@ -104,7 +104,12 @@ in
     managedHooks = mkOption {
       type = types.bool;
       default = true;
-      description = "Install the audit hooks (plugin/layout.json) as managed hooks; set the users' programs.claude-enterprise.pluginHooks = false then.";
+      description = ''
+        Install the audit hooks (plugin/layout.json) as managed hooks. Where the users' plugin
+        carries them too, Claude Code runs both copies and the hook drops the duplicate (one
+        journal record per event); the users' programs.claude-enterprise.pluginHooks = false
+        spares the second process.
+      '';
     };
 
     telemetry = {
