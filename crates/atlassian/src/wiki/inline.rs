@@ -437,13 +437,16 @@ fn link_destination(destination: &str) -> String {
     let needs_brackets = destination
         .chars()
         .any(|c| c.is_whitespace() || c.is_ascii_control() || matches!(c, '(' | ')' | '<' | '>'));
-    // Markdown decodes entities in destinations; `\&` keeps `&amp;` as written.
-    let destination = match destination.find('&') {
-        Some(at) if entity_follows(&destination[at + 1..].chars().collect::<Vec<_>>()) => {
-            destination.replace('&', "\\&")
+    // Markdown decodes entities in destinations; `\&` keeps `&amp;` as written. Each `&` is
+    // looked at, not only the first (`&&amp;`).
+    let mut escaped = String::with_capacity(destination.len());
+    for (at, c) in destination.char_indices() {
+        if c == '&' && crate::markdown::entity_follows(&destination[at + 1..]) {
+            escaped.push('\\');
         }
-        _ => destination.to_string(),
-    };
+        escaped.push(c);
+    }
+    let destination = escaped;
     if needs_brackets {
         format!("<{}>", destination.replace('<', "\\<").replace('>', "\\>"))
     } else {

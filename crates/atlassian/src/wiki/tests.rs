@@ -437,6 +437,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "(![](<)(>))",
     ),
     (
+        "entity after an ampersand in an image's name",
+        "A(!)&&amp;!",
+        "A(![](<)&\\&amp;>)",
+    ),
+    (
         "NUL in a URL",
         "[https://x.y/a\0b]",
         "<https://x.y/a\u{fffd}b>",
