@@ -441,6 +441,7 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "A(!)&&amp;!",
         "A(![](<)&\\&amp;>)",
     ),
+    ("escaped hash in bold opening a line", "*\\#* ", "**#**"),
     (
         "NUL in a URL",
         "[https://x.y/a\0b]",
@@ -611,7 +612,7 @@ const MARKDOWN_TO_WIKI: &[(&str, &str, &str)] = &[
         "cell ending in a backslash",
         "| x |\n| --- |\n| a\\\\ |",
         "||x||\n|a\\ |",
-    ),
+    ),    ("bold hash opening a line", "**#**", "*\\#*"),
 ];
 
 /// Runs `convert` on every case and reports all mismatches at once.

@@ -345,14 +345,15 @@ impl WikiWriter {
         let Some(top) = self.stack.last() else {
             return text.to_string();
         };
+        let line = top.text.rsplit('\n').next().unwrap_or_default();
+        let paragraph = !code && matches!(top.kind, FrameKind::Paragraph | FrameKind::Html);
         let context = WikiContext {
             code,
             open_styles: &self.open_styles,
             in_table,
             in_link: matches!(top.kind, FrameKind::Link { .. }),
-            line_start: !code
-                && (top.text.is_empty() || top.text.ends_with('\n'))
-                && matches!(top.kind, FrameKind::Paragraph | FrameKind::Html),
+            line_start: paragraph && line.is_empty(),
+            after_line_start_bold: paragraph && !line.is_empty() && line.chars().all(|c| c == '*'),
         };
         escape_wiki(text, top.text.chars().next_back(), context)
     }
@@ -496,6 +497,8 @@ struct WikiContext<'a> {
     in_table: bool,
     in_link: bool,
     line_start: bool,
+    /// Only bold markers are before the text on its line.
+    after_line_start_bold: bool,
 }
 
 /// Text as wiki markup that shows exactly that text: markup characters that could open
@@ -568,6 +571,9 @@ fn escape_wiki(text: &str, before: Option<char>, context: WikiContext<'_>) -> St
             _ => false,
         } || emoticon
             || (context.line_start && at == 0 && "*#-|".contains(c))
+            // A `*` or `#` right after bold markers opening a line would make them one run of
+            // list markers (`**#**` as `*#*`, an empty item).
+            || (context.after_line_start_bold && at == 0 && "*#".contains(c))
             || block_word_dot == Some(at);
         if escape {
             out.push('\\');
