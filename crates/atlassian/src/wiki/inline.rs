@@ -373,7 +373,7 @@ fn styled_at(chars: &[char], at: usize) -> Option<(Span<'_>, usize)> {
     if first.is_whitespace() || first == marker {
         return None;
     }
-    let close = (at + 2..chars.len()).find(|&i| {
+    let closes_at = |i: usize| {
         let before = chars[i - 1];
         chars[i] == marker
             && !before.is_whitespace()
@@ -383,7 +383,26 @@ fn styled_at(chars: &[char], at: usize) -> Option<(Span<'_>, usize)> {
                 || chars
                     .get(i + 1)
                     .is_none_or(|after| !after.is_alphanumeric()))
-    })?;
+    };
+    // A link is one span of the text: a marker inside it (`*[https://x.y/a*]*`, where a URL
+    // cannot escape it) is the link's, not the style's end.
+    let mut i = at + 1;
+    let close = loop {
+        if i >= chars.len() {
+            return None;
+        }
+        if chars[i] == '['
+            && chars[i - 1] != '\\'
+            && let Some((_, next)) = link_at(chars, i)
+        {
+            i = next;
+            continue;
+        }
+        if i >= at + 2 && closes_at(i) {
+            break i;
+        }
+        i += 1;
+    };
     let inner = &chars[at + 1..close];
     // A dropped colour is no text: what shows after the style is what follows it.
     let mut after = close + 1;

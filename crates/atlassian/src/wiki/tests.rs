@@ -436,12 +436,22 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "\\(!)(!)",
         "(![](<)(>))",
     ),
+    ("escaped hash in bold opening a line", "*\\#* ", "**#**"),
+    (
+        "bold holding a URL with a star",
+        "*a [https://x.y/a*] b*",
+        "**a <https://x.y/a*> b**",
+    ),
+    (
+        "header column holding a URL with a star",
+        "||h1. https://x.y/a_b* !a b.png|thumbnail!",
+        "| | |\n| --- | --- |\n| **h1. <https://x.y/a_b*> !a b.png** | thumbnail! |",
+    ),
     (
         "entity after an ampersand in an image's name",
         "A(!)&&amp;!",
         "A(![](<)&\\&amp;>)",
     ),
-    ("escaped hash in bold opening a line", "*\\#* ", "**#**"),
     (
         "NUL in a URL",
         "[https://x.y/a\0b]",
@@ -612,7 +622,8 @@ const MARKDOWN_TO_WIKI: &[(&str, &str, &str)] = &[
         "cell ending in a backslash",
         "| x |\n| --- |\n| a\\\\ |",
         "||x||\n|a\\ |",
-    ),    ("bold hash opening a line", "**#**", "*\\#*"),
+    ),
+    ("bold hash opening a line", "**#**", "*\\#*"),
 ];
 
 /// Runs `convert` on every case and reports all mismatches at once.
