@@ -76,6 +76,7 @@ in
       safety = section {
         confirm_writes = opt types.bool "Ask Claude Code to confirm every write tool.";
         max_argument_bytes = opt types.ints.unsigned "Largest tool argument accepted.";
+        block_outgoing_secrets = opt types.bool "Refuse write tool calls whose arguments carry a credential.";
         secret_rules = opt (types.listOf types.str) "Extra secret-detection rule files.";
       };
     };

@@ -86,8 +86,23 @@ fn config_check_names_file_line_and_key() {
         "{}",
         run.stderr
     );
-    let ok = cli(&["config", "check"], "[safety]\nconfirm_writes = true\n");
+    let ok = cli(
+        &["config", "check"],
+        "[safety]\nconfirm_writes = true\nblock_outgoing_secrets = false\n",
+    );
     assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let wrong = cli(
+        &["config", "check"],
+        "[safety]\n\nblock_outgoing_secrets = \"no\"\n",
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong
+            .stderr
+            .contains("config.toml:3: `safety.block_outgoing_secrets`"),
+        "{}",
+        wrong.stderr
+    );
 }
 
 #[test]

@@ -213,6 +213,10 @@ pub struct SafetyConfig {
     pub confirm_writes: bool,
     /// Largest `tools/call` arguments accepted, in bytes.
     pub max_argument_bytes: usize,
+    /// Refuse a write tool call whose arguments carry a credential in any string (a pull request
+    /// or comment body, a page, an issue description), found by the same rules that clean the
+    /// journal (the built-in ones and `secret_rules`), before anything is sent upstream.
+    pub block_outgoing_secrets: bool,
     /// Secret rule files in gitleaks' format, run beside the built-in rules on errors, logs
     /// and the journal: gitleaks' own `config/gitleaks.toml` (the copy its package installs, say),
     /// or an organisation's own rules.
@@ -224,6 +228,7 @@ impl Default for SafetyConfig {
         Self {
             confirm_writes: false,
             max_argument_bytes: 1024 * 1024,
+            block_outgoing_secrets: true,
             secret_rules: Vec::new(),
         }
     }
@@ -628,6 +633,7 @@ mod tests {
             capture = "full"
             [safety]
             confirm_writes = true
+            block_outgoing_secrets = false
             [upstream]
             scope = ["acme/*"]
             "#,
@@ -636,6 +642,11 @@ mod tests {
         assert_eq!(config.policy.roles["delivery"].deny, ["github_add_comment"]);
         assert_eq!(config.audit.capture, Capture::Full);
         assert!(config.safety.confirm_writes);
+        assert!(!config.safety.block_outgoing_secrets);
+        assert!(
+            Config::default().safety.block_outgoing_secrets,
+            "on unless turned off"
+        );
         assert_eq!(config.section::<Upstream>().unwrap().scope, ["acme/*"]);
     }
 

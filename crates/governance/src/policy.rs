@@ -7,7 +7,17 @@
 use globset::{GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::config::PolicyConfig;
+use crate::{
+    config::PolicyConfig,
+    content::{SecretFound, secrets_in_json},
+};
+
+/// The rule that refuses a write whose arguments carry a credential, named by the config key
+/// that turns it off.
+pub const OUTGOING_SECRETS_RULE: &str = "safety.block_outgoing_secrets";
+
+/// How many findings a refusal lists; the rest are counted.
+const LISTED_FINDINGS: usize = 5;
 
 /// An allow or deny, with the rule that decided it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +201,39 @@ pub fn in_scope(
     Decision::deny(rule, format!("{resource} is outside {rule}"))
 }
 
+/// Refuses a write of `tool` whose `arguments` carry a credential in any string, at any depth
+/// (a pull request body, a comment, a page): the secrets the journal's cleaning removes, which
+/// once sent upstream are out of this process's reach. The reason names each argument path
+/// and the kind of secret, never the value. `None` when the arguments hold none.
+pub fn outgoing_secrets(tool: &str, arguments: &serde_json::Value) -> Option<Decision> {
+    let found = secrets_in_json(arguments);
+    if found.is_empty() {
+        return None;
+    }
+    let mut listed: Vec<String> = found
+        .iter()
+        .take(LISTED_FINDINGS)
+        .map(
+            |SecretFound { path, in_key, kind }| match (in_key, path.is_empty()) {
+                (false, _) => format!("`{path}` holds a secret ({kind})"),
+                (true, true) => format!("an argument name is a secret ({kind})"),
+                (true, false) => format!("a key of `{path}` is a secret ({kind})"),
+            },
+        )
+        .collect();
+    if found.len() > LISTED_FINDINGS {
+        listed.push(format!("and {} more", found.len() - LISTED_FINDINGS));
+    }
+    Some(Decision::deny(
+        OUTGOING_SECRETS_RULE,
+        format!(
+            "{tool} was not sent: {}. Credentials are never written upstream; remove the secret \
+             (share it through a secrets manager) and call again",
+            listed.join(", ")
+        ),
+    ))
+}
+
 /// Replaces the value of every object key named in `fields`, at any depth, with a mask, and
 /// returns how many it masked.
 pub fn mask_fields(value: &mut serde_json::Value, fields: &[String], mask: &str) -> usize {
@@ -313,6 +356,95 @@ mod tests {
         let none = Patterns::new(&[], "github.read_scope").unwrap();
         assert!(in_scope("any/thing", &none, &[], "github.read_scope", true).allowed);
         assert!(!in_scope("any/thing", &none, &[], "github.write_scope", false).allowed);
+    }
+
+    /// Every string at any depth is looked at, keys too; the reason names path and kind, never
+    /// the value; clean arguments pass.
+    #[test]
+    fn outgoing_secrets_are_named_by_path_and_kind() {
+        use serde_json::json;
+        let ghp = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+        let aws = "AKIAIOSFODNN7EXAMPLE";
+        let slack = "xoxb-1234567890-abcdefghijklmnop";
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi7Bx1k2Q8xqfJzVn5e3kP8Wq7r\n-----END RSA PRIVATE KEY-----";
+        // (arguments, what the reason lists; empty: allowed)
+        let cases: Vec<(serde_json::Value, &[&str])> = vec![
+            (
+                json!({"owner": "octo", "title": "Fix the token refresh", "body": "Rotates `GITHUB_TOKEN` every hour; see docs/tokens.md.", "draft": true, "number": 7}),
+                &[],
+            ),
+            (
+                json!({"body": format!("deploy with {ghp} please")}),
+                &["`body` holds a secret (github-token)"],
+            ),
+            (
+                json!({"fields": {"description": format!("key {aws}"), "summary": "ok"}}),
+                &["`fields.description` holds a secret (aws-access-key-id)"],
+            ),
+            (
+                json!({"labels": ["ok", slack], "comments": [{"body": "fine"}, {"body": pem}]}),
+                &[
+                    "`labels[1]` holds a secret (slack-token)",
+                    "`comments[1].body` holds a secret (private-key)",
+                ],
+            ),
+            (
+                json!({"body": format!("{ghp} and password=correct-horse-battery")}),
+                &[
+                    "`body` holds a secret (github-token)",
+                    "`body` holds a secret (secret-assignment)",
+                ],
+            ),
+            (
+                json!({"fields": {ghp: {"note": format!("again {ghp}")}}}),
+                &[
+                    "a key of `fields` is a secret (github-token)",
+                    "`fields.[REDACTED].note` holds a secret (github-token)",
+                ],
+            ),
+            (
+                json!({ghp: 1}),
+                &["an argument name is a secret (github-token)"],
+            ),
+            (
+                json!({"body": "hidden in plain sight: ghp_0123456789\u{200B}abcdefghijklmnopqrstuvwxyzAB"}),
+                &["`body` holds a secret (github-token)"],
+            ),
+            (
+                json!({"items": [aws, aws, aws, aws, aws, aws, aws]}),
+                &[
+                    "`items[0]` holds a secret (aws-access-key-id)",
+                    "and 2 more",
+                ],
+            ),
+        ];
+        for (args, expected) in cases {
+            let decision = outgoing_secrets("jira_update_issue", &args);
+            let Some(decision) = decision else {
+                assert!(expected.is_empty(), "not refused: {args}");
+                continue;
+            };
+            assert!(!expected.is_empty(), "refused: {args}: {}", decision.reason);
+            assert!(!decision.allowed);
+            assert_eq!(decision.rule, OUTGOING_SECRETS_RULE);
+            assert!(
+                decision
+                    .reason
+                    .starts_with("jira_update_issue was not sent: "),
+                "{}",
+                decision.reason
+            );
+            for part in expected {
+                assert!(
+                    decision.reason.contains(part),
+                    "{part} in {}",
+                    decision.reason
+                );
+            }
+            for value in [ghp, aws, slack, "MIIEowIBAAKCAQEA", "correct-horse"] {
+                assert!(!decision.reason.contains(value), "{}", decision.reason);
+            }
+        }
     }
 
     #[test]

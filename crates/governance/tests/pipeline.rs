@@ -435,9 +435,11 @@ async fn error_results_are_cleaned_like_successes_and_the_journal_counts_it() {
     assert!(!journal.contains(HELD_TOKEN), "{journal}");
 }
 
+/// With `safety.block_outgoing_secrets` off, the write goes out, and the journal still keeps no
+/// secret of its arguments.
 #[tokio::test]
 async fn secrets_inside_arguments_are_not_journaled() {
-    let f = fixture(|_, _| {});
+    let f = fixture(|c, _| c.safety.block_outgoing_secrets = false);
     let body = "please use password=correct-horse-battery and \
                 token ghp_abcdefghijklmnopqrstuvwxyz0123456789 for the deploy";
     f.server
@@ -462,6 +464,7 @@ async fn secrets_inside_arguments_are_not_journaled() {
         journal.contains("for the deploy"),
         "the rest of the body is kept"
     );
+    assert_eq!(f.seen.lock().unwrap().len(), 1, "the write ran");
     assert!(verify_dir(&f.journal_dir).unwrap().first_break().is_none());
 }
 
@@ -538,4 +541,119 @@ async fn the_stdio_session_survives_bad_lines_and_answers_each() {
         .unwrap();
     let events = read_events(&f.journal_dir).unwrap();
     assert_eq!(events.len(), 1, "the refused call is journaled");
+}
+
+fn journal_text(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+/// A write whose arguments carry a credential anywhere is refused before the server parses,
+/// checks or sends anything: a denial naming the argument and the kind of secret, journaled
+/// without the secret. The same arguments without it go through; reads are not checked.
+#[tokio::test]
+async fn writes_carrying_a_secret_are_refused_before_the_upstream() {
+    const GHP: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+    const HELD: &str = "plainHeldValue-5a4e3c";
+    const ACME: &str = "acme_live_4f9k2m8q1z7x3c6v5b0n2p4r";
+    auth::held::hold(HELD);
+    // An organisation's rule file (`safety.secret_rules`), as `Config::load` adds it.
+    let rules = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        rules.path(),
+        r#"
+[[rules]]
+id = "acme-api-key"
+regex = '''\b(acme_live_[0-9a-z]{24})\b'''
+keywords = ["acme_live_"]
+"#,
+    )
+    .unwrap();
+    governance::content::secrets::add_rule_files(&[rules.path().to_owned()]).unwrap();
+    let aws_secret = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    // (arguments, the secret, what the refusal must say)
+    let cases: Vec<(Value, &str, &[&str])> = vec![
+        (
+            json!({"target": "a", "body": format!("CI token: {GHP}")}),
+            GHP,
+            &["`body` holds a secret (github-token)"],
+        ),
+        (
+            json!({"target": "a", "body": {"sections": [{"text": "ok"}, {"text": aws_secret}]}}),
+            "wJalrXUtnFEMI",
+            &["`body.sections[1].text` holds a secret (secret-assignment)"],
+        ),
+        (
+            json!({"target": "a", "labels": [["x", format!("Bearer {GHP}")]]}),
+            GHP,
+            &["`labels[0][1]` holds a secret"],
+        ),
+        (
+            json!({"target": "a", "body": format!("use {HELD} for now")}),
+            HELD,
+            &["`body` holds a secret (held-credential)"],
+        ),
+        (
+            json!({"target": "a", "title": format!("key {ACME}")}),
+            ACME,
+            &["`title` holds a secret (acme-api-key)"],
+        ),
+    ];
+    let f = fixture(|_, _| {});
+    for (args, secret, expected) in &cases {
+        let result = f
+            .server
+            .governed_call("scripted_write_thing", args.clone(), None)
+            .await
+            .unwrap();
+        let shown = text(&result);
+        assert_eq!(result.is_error, Some(true), "{args}: {shown}");
+        assert!(
+            shown.contains("denied by policy rule `safety.block_outgoing_secrets`"),
+            "{shown}"
+        );
+        for part in *expected {
+            assert!(shown.contains(part), "{part}: {shown}");
+        }
+        assert!(!shown.contains(secret), "{shown}");
+        let outcome = read_events(&f.journal_dir).unwrap().pop().unwrap();
+        assert_eq!(outcome.result.as_deref(), Some("denied"));
+        assert_eq!(outcome.decision.rule, "safety.block_outgoing_secrets");
+    }
+    assert!(
+        f.seen.lock().unwrap().is_empty(),
+        "nothing reached the upstream"
+    );
+    let events = read_events(&f.journal_dir).unwrap();
+    assert_eq!(events.len(), cases.len(), "denied outcomes only, no intent");
+    let journal = journal_text(&f.journal_dir);
+    for (_, secret, _) in &cases {
+        assert!(!journal.contains(secret), "{secret} journaled: {journal}");
+    }
+
+    // Clean arguments go through; a read is not checked.
+    let clean = f
+        .server
+        .governed_call(
+            "scripted_write_thing",
+            json!({"target": "a", "body": "Rotates the CI token every hour; see the vault."}),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_ne!(clean.is_error, Some(true), "{}", text(&clean));
+    let read = f
+        .server
+        .governed_call(
+            "scripted_read_thing",
+            json!({"target": "a", "body": format!("CI token: {GHP}")}),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_ne!(read.is_error, Some(true), "{}", text(&read));
+    assert_eq!(f.seen.lock().unwrap().len(), 2);
+    assert!(verify_dir(&f.journal_dir).unwrap().first_break().is_none());
 }

@@ -67,6 +67,83 @@ fn clean_secrets_only(text: &mut String, scrub: Scrub) -> Cleaned {
     Cleaned { hidden: 0, secrets }
 }
 
+/// What a credential this process holds is reported as, beside the rule ids of
+/// [`secrets::SecretSpan::kind`].
+pub const HELD_KIND: &str = "held-credential";
+
+/// A secret found in a JSON value: where and what kind, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFound {
+    /// Where: `body`, `fields.description`, `labels[2]`; for a key, the object holding it (empty
+    /// at the top level). A key that is itself a secret is written `[REDACTED]` in the paths
+    /// below it.
+    pub path: String,
+    /// Whether the secret is an object key rather than a string value.
+    pub in_key: bool,
+    /// [`HELD_KIND`] or the id of the rule that found it.
+    pub kind: &'static str,
+}
+
+/// Every secret in the strings of `value`, object keys included, as the journal's cleaning
+/// ([`Scrub::All`]) would find them: the secrets this process holds, then every secret shape
+/// (built-in rules and `safety.secret_rules`). Each kind once per string, in document order.
+pub fn secrets_in_json(value: &Value) -> Vec<SecretFound> {
+    let mut found = Vec::new();
+    find_in_json(value, &mut String::new(), &mut found);
+    found
+}
+
+fn find_in_json(value: &Value, path: &mut String, found: &mut Vec<SecretFound>) {
+    let at = path.len();
+    match value {
+        Value::String(s) => found.extend(secret_kinds(s).into_iter().map(|kind| SecretFound {
+            path: path.clone(),
+            in_key: false,
+            kind,
+        })),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                find_in_json(item, path, found);
+                path.truncate(at);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let kinds = secret_kinds(key);
+                let key_is_secret = !kinds.is_empty();
+                found.extend(kinds.into_iter().map(|kind| SecretFound {
+                    path: path.clone(),
+                    in_key: true,
+                    kind,
+                }));
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                // The path is shown to the caller and journaled: it never spells a secret.
+                path.push_str(if key_is_secret { "[REDACTED]" } else { key });
+                find_in_json(item, path, found);
+                path.truncate(at);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The kinds of secret in `text`, each once.
+fn secret_kinds(text: &str) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    if auth::held::redact_held(&mut text.to_owned()) > 0 {
+        kinds.push(HELD_KIND);
+    }
+    for span in secrets::secret_spans(text) {
+        if !kinds.contains(&span.kind) {
+            kinds.push(span.kind);
+        }
+    }
+    kinds
+}
+
 /// Calls `f` on every string value (not key) of `value`.
 fn walk_strings(value: &mut Value, f: &mut impl FnMut(&mut String)) {
     match value {

@@ -35,13 +35,20 @@ const RULES: &str = include_str!("secrets/rules.toml");
 /// What replaces a private key block, or the part of one a text holds.
 pub const PRIVATE_KEY_LABEL: &str = "[REDACTED PRIVATE KEY]";
 
-/// One secret found in a text: its byte range (on character boundaries) and what replaces it.
+/// What a private key block found by the BEGIN/END walk is, as a rule id would name it.
+pub const PRIVATE_KEY_KIND: &str = "private-key";
+
+/// One secret found in a text: its byte range (on character boundaries), what replaces it, and
+/// what kind of secret it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretSpan {
     /// Byte range in the scanned text.
     pub range: Range<usize>,
     /// The replacement, e.g. `[REDACTED]`, `[REDACTED AWS KEY]`, `[REDACTED github-token]`.
     pub label: &'static str,
+    /// The id of the rule that found it (`github-token`, `secret-assignment`), or
+    /// [`PRIVATE_KEY_KIND`]: what a refusal names, since it tells the kind and not the value.
+    pub kind: &'static str,
 }
 
 /// A rule the keyword pass can enable: rule `.1` of rule set `.0`, or the private key walk.
@@ -256,6 +263,7 @@ pub fn secret_spans(text: &str) -> Vec<SecretSpan> {
         .map(|span| SecretSpan {
             range: offsets[span.range.start]..offsets[span.range.end],
             label: span.label,
+            kind: span.kind,
         })
         .collect()
 }
@@ -286,6 +294,7 @@ fn spans_of_visible(text: &str) -> Vec<SecretSpan> {
             spans.extend(ranges.drain(..).map(|range| SecretSpan {
                 range,
                 label: rule.label.as_str(),
+                kind: rule.id.as_str(),
             }));
         }
     }
@@ -296,6 +305,7 @@ fn spans_of_visible(text: &str) -> Vec<SecretSpan> {
                 .map(|range| SecretSpan {
                     range,
                     label: PRIVATE_KEY_LABEL,
+                    kind: PRIVATE_KEY_KIND,
                 }),
         );
     }
@@ -327,7 +337,7 @@ pub fn scrub_secrets(text: &mut String) -> usize {
 }
 
 /// Sorts, widens to character boundaries and merges overlapping spans; a merged span keeps
-/// the label of its longest part (a key block over the token inside it).
+/// the label and kind of its longest part (a key block over the token inside it).
 fn merge(text: &str, mut spans: Vec<SecretSpan>) -> Vec<SecretSpan> {
     for span in &mut spans {
         // Byte patterns can start or end inside a multi-byte character: widen, never cut one.
@@ -349,6 +359,7 @@ fn merge(text: &str, mut spans: Vec<SecretSpan>) -> Vec<SecretSpan> {
                 if len > *longest || (len == *longest && last.label == "[REDACTED]") {
                     *longest = len;
                     last.label = span.label;
+                    last.kind = span.kind;
                 }
             }
             _ => merged.push((span, len)),

@@ -20,7 +20,7 @@ use crate::{
     config::{Config, LoadedConfig},
     content::{Cleaned, Scrub, clean_json},
     identity::{Caller, IdentitySource, ai_context},
-    policy::{Decision, PatternError, ToolPolicy},
+    policy::{Decision, PatternError, ToolPolicy, outgoing_secrets},
 };
 
 /// The kernel could not be built from the config.
@@ -396,6 +396,14 @@ impl<U: Upstream> GovernedServer<U> {
                 )),
             )
             .await;
+        }
+        // Before the server sees the call, so that no scope check's read goes out either.
+        if spec.access == Access::Write
+            && self.kernel.config.safety.block_outgoing_secrets
+            && let Some(decision) = outgoing_secrets(name, &args)
+        {
+            record.decision = decision.clone();
+            return fail(&record, ToolError::Denied(decision)).await;
         }
         let call = match self.upstream.parse(spec.name, args) {
             Ok(call) => call,

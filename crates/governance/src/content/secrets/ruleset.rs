@@ -168,8 +168,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// One content rule.
 pub(super) struct Rule {
-    /// Read by the tests (unique ids) and in the default label.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The default label's name, and the kind a finding reports ([`super::SecretSpan::kind`]).
     pub(super) id: String,
     pub(super) label: String,
     pub(super) keywords: Vec<String>,
