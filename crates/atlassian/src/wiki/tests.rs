@@ -453,6 +453,16 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "A(![](<)&\\&amp;>)",
     ),
     (
+        "two line breaks opening a strike",
+        "-\\\\\\\\0- ",
+        "~~\\\n\\\n0~~",
+    ),
+    (
+        "literal backslash before a line break in a strike",
+        "-a\\ \\\\b-",
+        "~~a\\\\\\\nb~~",
+    ),
+    (
         "NUL in a URL",
         "[https://x.y/a\0b]",
         "<https://x.y/a\u{fffd}b>",
@@ -624,6 +634,12 @@ const MARKDOWN_TO_WIKI: &[(&str, &str, &str)] = &[
         "||x||\n|a\\ |",
     ),
     ("bold hash opening a line", "**#**", "*\\#*"),
+    ("two breaks in a strike", "~~a\\\n\\\nb~~", "-a\\\\\\\\b-"),
+    (
+        "backslash before a hard break in a strike",
+        "~~a\\\\\\\nb~~",
+        "-a\\ \\\\b-",
+    ),
 ];
 
 /// Runs `convert` on every case and reports all mismatches at once.

@@ -362,16 +362,26 @@ impl WikiWriter {
     /// both as a line break): wiki markup cannot escape that backslash, and `\\\` would read
     /// as a line break and an escape. A second break in a row in a paragraph is a line holding
     /// only `\\`: a break at either end of a line and the newline beside it read as one.
+    ///
+    /// A style cannot span lines (`-a\\` and `b-` on two lines are no strike): inside one, the
+    /// breaks stay on the line. A second break in a row is `\\` right after the first (two
+    /// breaks on one line read as two), and a break after a literal backslash is ` \\` (the
+    /// reader drops blanks before a break, and `\ ` is a literal backslash).
     fn hard_break(&mut self) {
+        let in_style = !self.open_styles.is_empty();
         let Some(top) = self.stack.last_mut() else {
             return;
         };
         let paragraph = matches!(top.kind, FrameKind::Paragraph);
         let again = paragraph && top.break_end == Some(top.text.len());
-        let wiki = if again && top.text.ends_with('\n') {
+        let wiki = if again && in_style {
+            "\\\\"
+        } else if again && top.text.ends_with('\n') {
             "\\\\\n"
         } else if again {
             "\n\\\\\n"
+        } else if paragraph && top.text.ends_with('\\') && in_style {
+            " \\\\"
         } else if paragraph && top.text.ends_with('\\') {
             "\n"
         } else {
