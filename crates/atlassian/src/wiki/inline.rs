@@ -21,6 +21,7 @@ pub(super) fn inline_into(wiki: &str, in_table: bool, out: &mut String) {
         in_table,
         in_link_text: false,
         word_before: false,
+        text_start: out.len(),
     };
     writer.write(&chars, out);
 }
@@ -56,6 +57,9 @@ struct InlineWriter {
     /// The text starts right after a letter or digit (a style without Markdown markers
     /// follows a word): markup that must not follow a word is text there.
     word_before: bool,
+    /// Where the block's text starts in `out`: what the caller wrote before it (a task
+    /// marker and its space) is no blank of the text.
+    text_start: usize,
 }
 
 impl InlineWriter {
@@ -116,7 +120,8 @@ impl InlineWriter {
             Span::LineBreak => {
                 // Blanks before a break are not text Jira shows, and the writer drops them:
                 // kept, they would come back only on the first trip.
-                out.truncate(out.trim_end_matches([' ', '\t']).len());
+                let blanks_start = out.trim_end_matches([' ', '\t']).len();
+                out.truncate(blanks_start.max(self.text_start));
                 out.push_str("\\\n");
             }
             Span::Monospace(code) => out.push_str(&self.code_span(&code)),

@@ -406,8 +406,11 @@ struct ListLevel {
 impl MarkdownList {
     fn item(&mut self, markers: &str, text: &str) {
         let (task, text) = task_marker(text);
-        let mut content = String::from(task);
-        inline_into(text, false, &mut content);
+        let mut inline = String::from(task);
+        inline_into(text, false, &mut inline);
+        // Breaks at the ends of the text are dropped after a task marker as without one
+        // (`* \[x\] \\A` is `- [x] A`): a break there shows nothing.
+        let content = format!("{task}{}", trim_breaks(&inline[task.len()..]));
         let mut content = trim_breaks(&content);
         // A task marker with no text after it is no task in Markdown (`- [x]`): it is text.
         let marker_alone = task.trim_end().replace('[', "\\[").replace(']', "\\]");

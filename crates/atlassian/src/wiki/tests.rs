@@ -463,6 +463,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "~~a\\\\\\\nb~~",
     ),
     (
+        "line break opening a task item",
+        "* \\[x\\] \\\\A",
+        "- [x] A",
+    ),
+    (
         "NUL in a URL",
         "[https://x.y/a\0b]",
         "<https://x.y/a\u{fffd}b>",
