@@ -45,6 +45,7 @@ fn event(n: u64) -> AuditEvent {
         },
         host: "bench".into(),
         policy_digest: "sha256:x".into(),
+        tools_digest: None,
         prev_hash: String::new(),
         hash: String::new(),
     }

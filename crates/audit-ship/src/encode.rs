@@ -115,6 +115,7 @@ pub fn ocsf(event: &Value) -> Value {
         "server",
         "host",
         "policy_digest",
+        "tools_digest",
         "prev_hash",
         "hash",
     ];
@@ -198,7 +199,7 @@ mod tests {
             "parameters": {"project": "PROJ"}, "result": "success", "issue_key": "PROJ-123",
             "duration_ms": 412, "decision": {"allowed": true, "rule": "default"},
             "ai_context": {"session_id": "s1"}, "server": {"name": "jira-mcp", "version": "1.0.0"},
-            "host": "laptop-42", "policy_digest": "sha256:p", "prev_hash": "sha256:a", "hash": "sha256:b"
+            "host": "laptop-42", "policy_digest": "sha256:p", "tools_digest": "sha256:t", "prev_hash": "sha256:a", "hash": "sha256:b"
         })
     }
 

@@ -424,6 +424,8 @@ fn post_tool_use(
         },
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         policy_digest: policy_digest(config),
+        // The tools are Claude Code's own: no table of ours defines them.
+        tools_digest: None,
         prev_hash: String::new(),
         hash: String::new(),
     };

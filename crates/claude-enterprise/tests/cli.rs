@@ -268,6 +268,7 @@ fn ship_journal(dir: &std::path::Path, counts: &[u64]) -> std::path::PathBuf {
                 },
                 host: "laptop".into(),
                 policy_digest: "sha256:x".into(),
+                tools_digest: None,
                 prev_hash: String::new(),
                 hash: String::new(),
             };

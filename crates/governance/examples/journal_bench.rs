@@ -56,6 +56,7 @@ fn event(n: u64) -> AuditEvent {
         },
         host: "laptop-42".into(),
         policy_digest: "sha256:x".into(),
+        tools_digest: None,
         prev_hash: String::new(),
         hash: String::new(),
     }

@@ -76,6 +76,7 @@ fn event(n: u64) -> AuditEvent {
         },
         host: "laptop".into(),
         policy_digest: "sha256:x".into(),
+        tools_digest: None,
         prev_hash: String::new(),
         hash: String::new(),
     }

@@ -111,6 +111,16 @@ struct Fixture {
 }
 
 fn fixture(configure: impl FnOnce(&mut Config, &Path)) -> Fixture {
+    fixture_with(
+        vec![
+            ToolSpec::new::<Args>("scripted_read_thing", "Read", "reads", Access::Read),
+            ToolSpec::new::<Args>("scripted_write_thing", "Write", "writes", Access::Write),
+        ],
+        configure,
+    )
+}
+
+fn fixture_with(specs: Vec<ToolSpec>, configure: impl FnOnce(&mut Config, &Path)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.audit.dir = Some(dir.path().join("audit"));
@@ -127,10 +137,7 @@ fn fixture(configure: impl FnOnce(&mut Config, &Path)) -> Fixture {
     .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let upstream = Scripted {
-        specs: vec![
-            ToolSpec::new::<Args>("scripted_read_thing", "Read", "reads", Access::Read),
-            ToolSpec::new::<Args>("scripted_write_thing", "Write", "writes", Access::Write),
-        ],
+        specs,
         journal_dir: journal_dir.clone(),
         journal_at_execute: seen.clone(),
     };
@@ -656,4 +663,50 @@ keywords = ["acme_live_"]
     assert_ne!(read.is_error, Some(true), "{}", text(&read));
     assert_eq!(f.seen.lock().unwrap().len(), 2);
     assert!(verify_dir(&f.journal_dir).unwrap().first_break().is_none());
+}
+
+/// Every event carries the digest of the binary's tool table beside the policy's: the same
+/// for every event of the process, unmoved by the config, changed by any tool definition.
+#[tokio::test]
+async fn events_carry_the_digest_of_the_tool_definitions() {
+    let specs = |description: &'static str| {
+        vec![
+            ToolSpec::new::<Args>("scripted_read_thing", "Read", "reads", Access::Read),
+            ToolSpec::new::<Args>("scripted_write_thing", "Write", description, Access::Write),
+        ]
+    };
+    let digests = async |f: &Fixture| {
+        f.server
+            .governed_call("scripted_read_thing", json!({"target": "a"}), None)
+            .await
+            .unwrap();
+        f.server
+            .governed_call("scripted_write_thing", json!({"target": "a"}), None)
+            .await
+            .unwrap();
+        let events = read_events(&f.journal_dir).unwrap();
+        assert_eq!(events.len(), 3);
+        let tools: Vec<String> = events
+            .iter()
+            .map(|e| e.tools_digest.clone().unwrap())
+            .collect();
+        assert!(tools.iter().all(|d| d == &tools[0]), "{tools:?}");
+        let hex = tools[0].strip_prefix("sha256:").unwrap();
+        assert_eq!(hex.len(), 64, "{hex}");
+        assert!(
+            hex.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(tools[0], events[0].policy_digest);
+        (tools[0].clone(), events[0].policy_digest.clone())
+    };
+    let (tools, policy) = digests(&fixture_with(specs("writes"), |_, _| {})).await;
+    let (same_tools, other_policy) = digests(&fixture_with(specs("writes"), |c, _| {
+        c.safety.confirm_writes = true;
+    }))
+    .await;
+    assert_eq!(same_tools, tools, "the config does not move it");
+    assert_ne!(other_policy, policy);
+    let (changed, _) = digests(&fixture_with(specs("writes things"), |_, _| {})).await;
+    assert_ne!(changed, tools, "a changed description moves it");
 }

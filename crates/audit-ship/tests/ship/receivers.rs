@@ -110,6 +110,7 @@ fn event(n: usize) -> AuditEvent {
         },
         host: "laptop-17".into(),
         policy_digest: "sha256:x".into(),
+        tools_digest: None,
         prev_hash: String::new(),
         hash: String::new(),
     }

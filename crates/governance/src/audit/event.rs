@@ -111,6 +111,11 @@ pub struct AuditEvent {
     pub host: String,
     /// SHA-256 of the policy in force.
     pub policy_digest: String,
+    /// SHA-256 of the tool definitions the server binary has: which names,
+    /// descriptions, input schemas and annotations the model was offered. Absent from the
+    /// hooks' `claude-code` events, whose tools are Claude Code's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools_digest: Option<String>,
     /// The previous event's hash ([`GENESIS_HASH`] for the first).
     pub prev_hash: String,
     /// `sha256(prev_hash || canonical event without hash)`.
@@ -151,6 +156,15 @@ pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
     write(value, &mut out);
     out
+}
+
+/// `sha256:<hex>` of the canonical JSON of `value`: the digests an event carries
+/// (`policy_digest`, `tools_digest`), equal whenever the values are, whatever their key order.
+pub fn digest(value: &Value) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical_json(value).as_bytes()))
+    )
 }
 
 /// The chain hash of an event given as JSON (its `hash` field, if any, is ignored).

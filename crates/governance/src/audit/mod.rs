@@ -14,6 +14,7 @@ mod verify;
 pub use errors::{ErrorsLog, errors_dir};
 pub use event::{
     Access, AiContext, AuditEvent, GENESIS_HASH, Phase, ServerInfo, canonical_json, chain_hash,
+    digest,
 };
 pub use journal::{AuditError, Journal, RepairReport, repair_dir, segments};
 pub use redact::redact_parameters;

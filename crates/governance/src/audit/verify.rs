@@ -250,6 +250,7 @@ mod tests {
             },
             host: "laptop".into(),
             policy_digest: "sha256:x".into(),
+            tools_digest: None,
             prev_hash: String::new(),
             hash: String::new(),
         }

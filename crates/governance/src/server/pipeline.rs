@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 
 use super::{Access, ToolError, ToolSpec, Upstream};
 use crate::{
-    audit::{AuditEvent, Journal, Phase, ServerInfo, canonical_json, redact_parameters},
+    audit::{AuditEvent, Journal, Phase, ServerInfo, digest, redact_parameters},
     config::{Config, LoadedConfig},
     content::{Cleaned, Scrub, clean_json},
     identity::{Caller, IdentitySource, ai_context},
@@ -64,16 +64,12 @@ impl Kernel {
             tracing::warn!("{e}; write tools are refused until the journal can be written");
         }
         let policy_digest = {
-            use sha2::Digest;
             #[expect(
                 clippy::expect_used,
                 reason = "config types are plain data: serializing them cannot fail"
             )]
             let value = serde_json::to_value(&config).expect("the config serializes");
-            format!(
-                "sha256:{}",
-                hex::encode(sha2::Sha256::digest(canonical_json(&value)))
-            )
+            digest(&value)
         };
         Ok(Self {
             config_source: loaded.source.to_string(),
@@ -112,6 +108,9 @@ impl Kernel {
 pub struct GovernedServer<U: Upstream> {
     kernel: Arc<Kernel>,
     upstream: Arc<U>,
+    /// The events' `tools_digest`, computed once: the table cannot change while the process
+    /// runs.
+    tools_digest: Arc<str>,
     caller: Arc<OnceCell<Caller>>,
     sso: Arc<std::sync::Mutex<Option<SsoState>>>,
 }
@@ -129,6 +128,7 @@ impl<U: Upstream> Clone for GovernedServer<U> {
         Self {
             kernel: self.kernel.clone(),
             upstream: self.upstream.clone(),
+            tools_digest: self.tools_digest.clone(),
             caller: self.caller.clone(),
             sso: self.sso.clone(),
         }
@@ -149,8 +149,18 @@ struct CallRecord<'a> {
 impl<U: Upstream> GovernedServer<U> {
     /// Wraps `upstream` with `kernel`.
     pub fn new(kernel: Arc<Kernel>, upstream: U) -> Self {
+        // Every tool the binary defines, as offered to a model but before role filtering and
+        // without what the config adds (`confirm_writes`' marker): the digest changes exactly
+        // when a definition does, from one release to the next.
+        let definitions: Vec<Tool> = upstream.tools().iter().map(definition).collect();
+        #[expect(
+            clippy::expect_used,
+            reason = "tools are plain data (strings, JSON schemas, flags): serializing them cannot fail"
+        )]
+        let tools = serde_json::to_value(&definitions).expect("tools serialize");
         Self {
             kernel,
+            tools_digest: digest(&tools).into(),
             upstream: Arc::new(upstream),
             caller: Arc::new(OnceCell::new()),
             sso: Arc::new(std::sync::Mutex::new(None)),
@@ -191,17 +201,8 @@ impl<U: Upstream> GovernedServer<U> {
     }
 
     fn mcp_tool(&self, spec: &ToolSpec) -> Tool {
-        let write = spec.access == Access::Write;
-        let mut annotations = ToolAnnotations::new()
-            .read_only(!write)
-            .destructive(false)
-            .idempotent(spec.idempotent)
-            .open_world(true);
-        annotations.title = Some(spec.title.to_owned());
-        let mut tool =
-            Tool::new(spec.name, spec.description, spec.input_schema.clone()).annotate(annotations);
-        tool.title = Some(spec.title.to_owned());
-        if write && self.kernel.config.safety.confirm_writes {
+        let mut tool = definition(spec);
+        if spec.access == Access::Write && self.kernel.config.safety.confirm_writes {
             let mut meta = rmcp::model::MetaObject::default();
             meta.0.insert(
                 "anthropic/requiresUserInteraction".into(),
@@ -291,6 +292,7 @@ impl<U: Upstream> GovernedServer<U> {
             server: self.kernel.server.clone(),
             host: self.kernel.host.clone(),
             policy_digest: self.kernel.policy_digest.clone(),
+            tools_digest: Some(self.tools_digest.to_string()),
             prev_hash: String::new(),
             hash: String::new(),
         }
@@ -466,6 +468,20 @@ impl<U: Upstream> GovernedServer<U> {
             Err(e) => fail(&record, e).await,
         }
     }
+}
+
+/// A tool as the binary defines it: name, title, description, input schema, annotations.
+fn definition(spec: &ToolSpec) -> Tool {
+    let mut annotations = ToolAnnotations::new()
+        .read_only(spec.access != Access::Write)
+        .destructive(false)
+        .idempotent(spec.idempotent)
+        .open_world(true);
+    annotations.title = Some(spec.title.to_owned());
+    let mut tool =
+        Tool::new(spec.name, spec.description, spec.input_schema.clone()).annotate(annotations);
+    tool.title = Some(spec.title.to_owned());
+    tool
 }
 
 fn error_result(error: &ToolError, note: Option<String>) -> CallToolResult {
