@@ -217,6 +217,105 @@ fn writes_outside_the_write_scope_never_reach_github() {
     proxy.assert_no_violations();
 }
 
+/// A pull request or comment whose text holds a credential is refused by the kernel before
+/// GitHub receives any write: the refusal names the argument and the kind of secret, the
+/// journal records the denial without the token. The same text without it goes through, and
+/// every event of the process carries one digest of the tool table.
+#[test]
+fn writes_carrying_a_credential_never_reach_github() {
+    // A personal access token: `ghp_` and 36 characters. Not this server's own token.
+    const LEAKED: &str = "ghp_LeakedInABody0123456789abcdefghijklm";
+    let (sandbox, proxy) = setup("[github]\nwrite_scope = [\"octo/*\"]\n");
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let pr = |title: &str, body: &str| json!({"owner": "octo", "repo": "hello", "title": title, "head": "feature", "base": "main", "body": body});
+    let comment =
+        |body: &str| json!({"owner": "octo", "repo": "hello", "issue_number": 7, "body": body});
+    let with_token = format!("Deploy with {LEAKED} until the rotation.");
+    let clean = "Deploy with the CI secret from the vault until the rotation.";
+    // (tool, arguments with a credential, what the refusal names, the same without it, the
+    // write request GitHub would receive)
+    let cases = [
+        (
+            "github_create_pull_request",
+            pr("Add X", &with_token),
+            "`body` holds a secret (github-token)",
+            pr("Add X", clean),
+            "/repos/octo/hello/pulls",
+        ),
+        (
+            "github_add_comment",
+            comment(&with_token),
+            "`body` holds a secret (github-token)",
+            comment(clean),
+            "/repos/octo/hello/issues/7/comments",
+        ),
+        (
+            "github_create_pull_request",
+            pr(&format!("Use {TOKEN}"), clean),
+            "`title` holds a secret",
+            pr("Add X", clean),
+            "/repos/octo/hello/pulls",
+        ),
+    ];
+    for (tool, args, named, _, _) in &cases {
+        let refused = server.call(tool, args.clone());
+        let text = result_text(&refused);
+        assert_eq!(refused["isError"], json!(true), "{tool}: {text}");
+        assert!(
+            text.contains("denied by policy rule `safety.block_outgoing_secrets`")
+                && text.contains(named),
+            "{tool}: {text}"
+        );
+        assert!(!text.contains(LEAKED) && !text.contains(TOKEN), "{text}");
+        let outcome = sandbox.journal().pop().unwrap();
+        assert_eq!(outcome["result"], "denied", "{outcome}");
+        assert_eq!(outcome["decision"]["rule"], "safety.block_outgoing_secrets");
+        assert_eq!(outcome["action"], tool.trim_start_matches("github_"));
+    }
+    assert!(
+        proxy.requests().iter().all(|r| r.method == "GET"),
+        "no write reached GitHub: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        sandbox.journal().len(),
+        cases.len(),
+        "denied outcomes only, no intent"
+    );
+    for (tool, _, _, args, path) in &cases {
+        let before = proxy.requests_to("POST", path).len();
+        let sent = server.call(tool, args.clone());
+        assert_ne!(
+            sent["isError"],
+            json!(true),
+            "{tool}: {}",
+            result_text(&sent)
+        );
+        assert_eq!(proxy.requests_to("POST", path).len(), before + 1, "{tool}");
+    }
+    proxy.assert_no_violations();
+
+    let journal = sandbox.journal();
+    let digests: Vec<&str> = journal
+        .iter()
+        .map(|e| e["tools_digest"].as_str().unwrap())
+        .collect();
+    assert!(digests.iter().all(|d| *d == digests[0]), "{digests:?}");
+    let hex = digests[0].strip_prefix("sha256:").unwrap();
+    assert!(
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{hex}"
+    );
+    assert_ne!(journal[0]["tools_digest"], journal[0]["policy_digest"]);
+
+    let log = server.stderr();
+    drop(server);
+    let everything = sandbox.all_text() + &log;
+    assert!(!everything.contains(LEAKED), "the token was written down");
+    assert!(!everything.contains(TOKEN));
+}
+
 #[test]
 fn reads_outside_the_read_scope_are_refused_and_search_hits_filtered() {
     let (sandbox, proxy) = setup("[github]\nread_scope = [\"acme/*\"]\n");
