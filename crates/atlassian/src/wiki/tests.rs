@@ -468,6 +468,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "- [x] A",
     ),
     (
+        "emoticon after a URL after a backslash",
+        "\\https://x.y/a_b:)",
+        "\\\\<https://x.y/a_b>:smile:",
+    ),
+    (
         "NUL in a URL",
         "[https://x.y/a\0b]",
         "<https://x.y/a\u{fffd}b>",

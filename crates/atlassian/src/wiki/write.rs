@@ -38,6 +38,9 @@ struct Frame {
     /// The length of `text` right after the last line break written into it: a break written
     /// there is a second one in a row.
     break_end: Option<usize>,
+    /// The length of `text` right after the last URL written bare into it: text written there
+    /// follows a span, not the URL's last letter.
+    bare_url_end: Option<usize>,
 }
 
 enum FrameKind {
@@ -89,6 +92,7 @@ impl Frame {
             text: String::new(),
             blocks: Vec::new(),
             break_end: None,
+            bare_url_end: None,
         }
     }
 
@@ -278,13 +282,13 @@ impl WikiWriter {
                     run % 2 == 1
                 });
                 let bare_url: Vec<char> = destination.chars().collect();
-                let link = if let Some(user) = destination.strip_prefix("mention:") {
-                    format!("[~{user}]")
-                } else if after_backslash
+                let bare = after_backslash
                     && autolink
                     && starts_with_url(&bare_url)
-                    && url_len(&bare_url) == bare_url.len()
-                {
+                    && url_len(&bare_url) == bare_url.len();
+                let link = if let Some(user) = destination.strip_prefix("mention:") {
+                    format!("[~{user}]")
+                } else if bare {
                     destination
                 } else if autolink
                     || text.trim().is_empty()
@@ -295,6 +299,9 @@ impl WikiWriter {
                     format!("[{text}|{destination}]")
                 };
                 self.push_raw(&link);
+                if bare && let Some(top) = self.stack.last_mut() {
+                    top.bare_url_end = Some(top.text.len());
+                }
             }
             FrameKind::Image { destination } => {
                 // `(` right before `!)…!` would read as the emoticon `(!)`.
@@ -354,6 +361,7 @@ impl WikiWriter {
             in_link: matches!(top.kind, FrameKind::Link { .. }),
             line_start: paragraph && line.is_empty(),
             after_line_start_bold: paragraph && !line.is_empty() && line.chars().all(|c| c == '*'),
+            after_bare_url: top.bare_url_end == Some(top.text.len()),
         };
         escape_wiki(text, top.text.chars().next_back(), context)
     }
@@ -509,6 +517,9 @@ struct WikiContext<'a> {
     line_start: bool,
     /// Only bold markers are before the text on its line.
     after_line_start_bold: bool,
+    /// The text follows a URL written bare, which the reader reads as a span: what follows it
+    /// is read as after a link, not after a word (`https://x.y/a:)` ends in an emoticon).
+    after_bare_url: bool,
 }
 
 /// Text as wiki markup that shows exactly that text: markup characters that could open
@@ -532,7 +543,8 @@ fn escape_wiki(text: &str, before: Option<char>, context: WikiContext<'_>) -> St
     while at < chars.len() {
         let c = chars[at];
         let after = chars.get(at + 1).copied();
-        let after_word = before.is_some_and(char::is_alphanumeric);
+        let after_word =
+            before.is_some_and(char::is_alphanumeric) && !(at == 0 && context.after_bare_url);
         if !context.code && !after_word && starts_with_url(&chars[at..]) {
             let end = at + url_len(&chars[at..]);
             out.extend(&chars[at..end]);
