@@ -526,6 +526,7 @@ fn push_markdown_text(out: &mut String, text: &str, in_table: bool) {
         out.push(c);
     }
     unescape_underscore_in_word(out, start);
+    escape_ampersand_before_entity(out, start);
 }
 
 /// Text cannot see past its end, so it escapes an underscore there (as before a space); what
@@ -543,6 +544,24 @@ fn unescape_underscore_in_word(out: &mut String, at: usize) {
             .is_some_and(|before| before.ends_with(char::is_alphanumeric));
     if in_word {
         out.remove(at - 2);
+    }
+}
+
+/// Text cannot see past its end either for an `&` ending it, which it leaves unescaped; the
+/// text from `start` on (an underline's: `&+amp;+`) can make that `&` open an entity, which
+/// Markdown would decode. Once that text is written, the `&` is escaped.
+fn escape_ampersand_before_entity(out: &mut String, start: usize) {
+    let Some(ampersand) = out[..start].rfind('&') else {
+        return;
+    };
+    let name_so_far = &out[ampersand + 1..start];
+    let backslashes = out[..ampersand].len() - out[..ampersand].trim_end_matches('\\').len();
+    let opens_entity = name_so_far
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '#')
+        && crate::markdown::entity_follows(&out[ampersand + 1..]);
+    if backslashes.is_multiple_of(2) && opens_entity {
+        out.insert(ampersand, '\\');
     }
 }
 

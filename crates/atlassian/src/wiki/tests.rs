@@ -473,6 +473,11 @@ const WIKI_TO_MARKDOWN: &[(&str, &str, &str)] = &[
         "\\\\<https://x.y/a_b>:smile:",
     ),
     (
+        "ampersand before an underlined entity name",
+        "&+amp;+",
+        "\\&amp;",
+    ),
+    (
         "NUL in a URL",
         "[https://x.y/a\0b]",
         "<https://x.y/a\u{fffd}b>",
