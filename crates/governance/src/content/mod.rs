@@ -86,7 +86,8 @@ pub struct SecretFound {
 
 /// Every secret in the strings of `value`, object keys included, as the journal's cleaning
 /// ([`Scrub::All`]) would find them: the secrets this process holds, then every secret shape
-/// (built-in rules and `safety.secret_rules`). Each kind once per string, in document order.
+/// (built-in rules and `safety.secret_rules`). Each kind once per string, in the order the
+/// value's arrays and maps keep.
 pub fn secrets_in_json(value: &Value) -> Vec<SecretFound> {
     let mut found = Vec::new();
     find_in_json(value, &mut String::new(), &mut found);
@@ -133,6 +134,7 @@ fn find_in_json(value: &Value, path: &mut String, found: &mut Vec<SecretFound>) 
 /// The kinds of secret in `text`, each once.
 fn secret_kinds(text: &str) -> Vec<&'static str> {
     let mut kinds = Vec::new();
+    // `auth::held` answers only by redacting: a copy is redacted and dropped.
     if auth::held::redact_held(&mut text.to_owned()) > 0 {
         kinds.push(HELD_KIND);
     }
