@@ -8,8 +8,9 @@
 //! the same Prism on Atlassian's specs (spawn, RSS, latency of the named calls); then the
 //! audit journal's durable appends (events/s with 1, 8 and 64 concurrent writers, and the
 //! p50/p99 an append adds), on the state disk and on tmpfs; then the audit shipper's events/s
-//! to the file sink and to moto's CloudWatch Logs. `--only
-//! github|aws|atlassian|journal|ship` runs one section. Timing is wall-clock on this machine: read
+//! to the file sink and to moto's CloudWatch Logs; then the OCI images' sizes (release, static)
+//! beside the official Go server's binary and published image. `--only
+//! github|aws|atlassian|journal|ship|images` runs one section. Timing is wall-clock on this machine: read
 //! the ratios.
 
 use std::{
@@ -22,7 +23,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::{Result, install, peers_dir, root};
+use crate::{Result, install, peers_dir, root, target_dir};
 
 struct Anchor {
     name: &'static str,
@@ -362,7 +363,7 @@ fn call_overhead(ours: &Anchor, prism: &str, state: &Path, samples: usize) -> Re
 }
 
 /// The comparisons `--only` can pick.
-const SECTIONS: &[&str] = &["github", "aws", "atlassian", "journal", "ship"];
+const SECTIONS: &[&str] = &["github", "aws", "atlassian", "journal", "ship", "images"];
 
 pub fn run(args: &[String]) -> Result<()> {
     let usage = || {
@@ -394,7 +395,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "requirements.txt",
         )?;
     }
-    if wanted("github") || wanted("aws") {
+    if wanted("github") || wanted("aws") || wanted("images") {
         install(
             &peers.join("bench-npm"),
             "bench-package.json",
@@ -442,9 +443,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "ship_bench",
         ]))?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     let state = tempdir()?;
     let measured = (|| -> Result<()> {
         if wanted("github") {
@@ -461,6 +460,9 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         if wanted("ship") {
             bench_ship(&peers, &target, &state)?;
+        }
+        if wanted("images") {
+            bench_images(&peers, &target)?;
         }
         Ok(())
     })();
@@ -922,4 +924,71 @@ fn tempdir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
+}
+
+/// Reported for the official image, which cannot be pulled here (no registry access): the
+/// compressed size of `ghcr.io/github/github-mcp-server:v0.30.2` as given in
+/// github/gh-aw-mcpg#523. Its Dockerfile puts the Go binary on distroless/base-debian12.
+const GO_IMAGE_REPORTED_MB: f64 = 30.0;
+
+/// Each image's size as podman reports it (uncompressed layers) and gzip-compressed (what a
+/// registry stores and a pull transfers), beside the official Go server: its binary from the
+/// wheel (a floor for any image holding it) and its published image as reported.
+fn bench_images(peers: &Path, target: &Path) -> Result<()> {
+    crate::images::build("release")?;
+    println!("\nOCI images (release, static, FROM scratch): size in MB");
+    println!(
+        "  {:<38} {:>12} {:>11}",
+        "image", "uncompressed", "compressed"
+    );
+    let mut github = (0.0, 0.0);
+    for server in crate::images::SERVERS {
+        let tag = format!("localhost/{server}:{}", crate::images::workspace_version()?);
+        let size = crate::images::image_size(&tag)? as f64 / 1e6;
+        let context = target.join("images").join(server);
+        let compressed = gzip_size(&[context.join("server"), context.join("ca-certificates.crt")])?;
+        if server == "github-mcp" {
+            github = (size, compressed);
+        }
+        println!("  {tag:<38} {size:>12.1} {compressed:>11.1}");
+    }
+    let go_binary = peers.join("bench-venv/bin/github-mcp-server");
+    let go_size = std::fs::metadata(&go_binary)
+        .map_err(|e| format!("{}: {e}", go_binary.display()))?
+        .len() as f64
+        / 1e6;
+    let go_compressed = gzip_size(&[go_binary])?;
+    println!(
+        "  {:<38} {go_size:>12.1} {go_compressed:>11.1}",
+        "github-mcp-server binary (Go, wheel)"
+    );
+    println!(
+        "  {:<38} {:>12} {GO_IMAGE_REPORTED_MB:>11.1}",
+        "ghcr.io/github/github-mcp-server (rep.)", "-"
+    );
+    println!(
+        "  github-mcp image / Go binary alone: {:.2}x uncompressed, {:.2}x compressed; \
+         / published image: {:.2}x compressed",
+        github.0 / go_size,
+        github.1 / go_compressed,
+        github.1 / GO_IMAGE_REPORTED_MB
+    );
+    Ok(())
+}
+
+/// The gzip -9 size of the files together, in MB.
+fn gzip_size(files: &[PathBuf]) -> Result<f64> {
+    let mut total = 0u64;
+    for file in files {
+        let out = Command::new("gzip")
+            .args(["-9", "-c"])
+            .arg(file)
+            .output()
+            .map_err(|e| format!("cannot run gzip: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("gzip {} failed", file.display()));
+        }
+        total += out.stdout.len() as u64;
+    }
+    Ok(total as f64 / 1e6)
 }

@@ -5,11 +5,14 @@
 //! - `test [ARGS]`: peers, then every test (`cargo test --workspace ARGS`).
 //! - `bench`: spawn-to-`tools/list` time, RSS and per-call overhead, side by side with the anchors.
 //! - `fuzz [--seconds N] [TARGET ...]`: cargo-fuzz over the parsers in `fuzz/` (see `fuzz.rs`).
+//! - `images [--profile P]`: the servers' OCI images with podman (see `images.rs`); `test`
+//!   builds them first, for the tests that run them.
 //!
 //! Few dependencies, on purpose: this crate builds before anything else in CI.
 
 mod bench;
 mod fuzz;
+mod images;
 mod specs;
 
 use std::{
@@ -26,8 +29,9 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&args[1..]),
+        Some("images") => images::run_images(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <peers | test [cargo test args] | bench [--runs N] | fuzz [--seconds N] [TARGET ...]>"
+            "usage: cargo xtask <peers | test [cargo test args] | bench [--runs N] | fuzz [--seconds N] [TARGET ...] | images [--profile P]>"
                 .into(),
         ),
     };
@@ -55,20 +59,25 @@ pub fn root() -> PathBuf {
         .to_owned()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root), else
+/// `target/`.
+pub fn target_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    if target.is_absolute() {
+        target
+    } else {
+        root().join(target)
+    }
+}
+
 /// Where the test peers live: `CE_PEERS_DIR`, else `<target dir>/peers`.
 pub fn peers_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CE_PEERS_DIR") {
         return PathBuf::from(dir);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let target = if target.is_absolute() {
-        target
-    } else {
-        root().join(target)
-    };
-    target.join("peers")
+    target_dir().join("peers")
 }
 
 /// Runs a command, echoing it, failing on a non-zero exit.
@@ -156,6 +165,8 @@ fn peers() -> Result<PathBuf> {
 
 fn test(args: &[String]) -> Result<()> {
     let peers = peers()?;
+    // The image tests run what this builds (one static build, shared by all four images).
+    images::build("image")?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // One cargo invocation: it builds every binary the tests spawn (each binary crate has
     // integration tests) with the same features, before any test runs.

@@ -1,7 +1,10 @@
-//! `claude-enterprise plugin write` checked by the real Claude Code CLI (npm
-//! `@anthropic-ai/claude-code`, pinned in xtask/peers): `claude plugin validate --strict` and,
-//! with HOME in a temp dir, `claude mcp list` showing the four servers Connected. Both exit 0
-//! on failure, so their output is what is checked.
+//! The two installs that need no Nix. `claude-enterprise plugin write` checked by the real
+//! Claude Code CLI (npm `@anthropic-ai/claude-code`, pinned in xtask/peers): `claude plugin
+//! validate --strict` and, with HOME in a temp dir, `claude mcp list` showing the four servers
+//! Connected, native and as `docker run -i` entries. Both exit 0 on failure, so their output is
+//! what is checked. And the servers' OCI images (`cargo xtask images`, containers/), run with
+//! podman as `docker run -i --rm` runs them: here `docker` is podman (no Docker engine on the
+//! test machines, ../shared/containers.md).
 
 // A test that cannot set up fails loudly: unwrap and expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -79,10 +82,28 @@ impl Sandbox {
     }
 
     fn claude(&self, args: &[&str]) -> String {
+        self.claude_with(args, &[])
+    }
+
+    /// `claude` with `docker` on PATH being podman with the images `cargo xtask images` built.
+    fn claude_with_podman_as_docker(&self, args: &[&str]) -> String {
+        let bin = self.dir.path().join("docker-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let docker = bin.join("docker");
+        std::fs::write(&docker, "#!/bin/sh\nexec podman \"$@\"\n").unwrap();
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let mut envs: Vec<(&str, String)> = testkit::podman_env().into();
+        envs.push(("PATH", path));
+        self.claude_with(args, &envs)
+    }
+
+    fn claude_with(&self, args: &[&str], envs: &[(&str, String)]) -> String {
         let claude = testkit::peer_file("node_modules/@anthropic-ai/claude-code/bin/claude.exe");
         let mut command = Command::new(claude);
         command.args(args);
         self.env(&mut command);
+        command.envs(envs.iter().map(|(k, v)| (k, v)));
         for (name, _) in SECRETS {
             command.env_remove(name);
         }
@@ -306,7 +327,11 @@ fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
 
     assert_validates(&sandbox, &dir);
 
-    let list = sandbox.claude(&["mcp", "list"]);
+    assert_connected(&sandbox.claude(&["mcp", "list"]));
+}
+
+/// `claude mcp list` printed every server of the plugin as Connected.
+fn assert_connected(list: &str) {
     for (name, _) in SERVERS {
         let line = list
             .lines()
@@ -317,19 +342,19 @@ fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
 }
 
 #[test]
-fn docker_entries_pass_credentials_by_name_and_mount_the_state_dir() {
+fn docker_entries_pass_credentials_by_name_mount_the_state_dir_and_connect() {
+    let version = env!("CARGO_PKG_VERSION");
+    for (_, binary) in SERVERS {
+        testkit::server_image(binary, version);
+    }
     let sandbox = Sandbox::new();
-    let dir = sandbox.dir.path().join("docker-plugin");
-    succeeded(&sandbox.plugin_write(
-        &cli(),
-        &["--dir", dir.to_str().unwrap(), "--docker", "ghcr.io/acme/"],
-    ));
+    succeeded(&sandbox.plugin_write(&cli(), &["--docker", "localhost/"]));
+    let dir = sandbox.plugin_dir();
     assert_no_secret(&dir);
     let state = sandbox.state_home().join("claude-enterprise");
     let meta = std::fs::metadata(&state).unwrap();
     assert_eq!(meta.mode() & 0o777, 0o700);
     let mcp = read_json(&dir.join(".mcp.json"));
-    let version = env!("CARGO_PKG_VERSION");
     let common = [
         "run".to_owned(),
         "-i".into(),
@@ -355,7 +380,7 @@ fn docker_entries_pass_credentials_by_name_and_mount_the_state_dir() {
         for name in own {
             args.extend(["-e".to_owned(), (*name).to_owned()]);
         }
-        args.push(format!("ghcr.io/acme/{binary}:{version}"));
+        args.push(format!("localhost/{binary}:{version}"));
         serde_json::json!({ "command": "docker", "args": args })
     };
     assert_eq!(
@@ -400,6 +425,9 @@ fn docker_entries_pass_credentials_by_name_and_mount_the_state_dir() {
         format!("{} hook SessionStart", cli().display())
     );
     assert_validates(&sandbox, &dir);
+
+    // Claude Code starts each entry as written: the images answer through `docker run -i`.
+    assert_connected(&sandbox.claude_with_podman_as_docker(&["mcp", "list"]));
 }
 
 #[test]
@@ -469,4 +497,109 @@ fn a_missing_server_binary_is_named_and_nothing_is_written() {
         "{stderr}"
     );
     assert!(!sandbox.home().join(".claude").exists());
+}
+
+/// A server in its image, through `podman run -i --rm` with stdin attached, as Claude Code
+/// runs `docker run -i --rm`.
+fn run_image(run_args: &[&str], binary: &str) -> testkit::McpStdio {
+    let image = testkit::server_image(binary, env!("CARGO_PKG_VERSION"));
+    let mut args = vec!["run", "-i", "--rm"];
+    args.extend_from_slice(run_args);
+    args.push(&image);
+    let env = testkit::podman_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    testkit::McpStdio::spawn(Path::new("podman"), &args, &env)
+}
+
+#[test]
+fn every_image_answers_tools_list_as_its_non_root_user() {
+    for (_, binary) in SERVERS {
+        let mut server = run_image(&[], binary);
+        let init = server.initialize();
+        assert_eq!(
+            init["result"]["serverInfo"]["name"],
+            *binary,
+            "{init} {}",
+            server.stderr()
+        );
+        let list = server.request("tools/list", serde_json::json!({}));
+        let tools = list["result"]["tools"].as_array();
+        assert!(
+            tools.is_some_and(|t| !t.is_empty()),
+            "{binary}: {list} {}",
+            server.stderr()
+        );
+        let stderr = server.stderr();
+        assert!(server.close().success(), "{binary}: {stderr}");
+
+        let image = testkit::server_image(binary, env!("CARGO_PKG_VERSION"));
+        let user = Command::new("podman")
+            .envs(testkit::podman_env())
+            .args(["image", "inspect", "--format", "{{.Config.User}}", &image])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "65532:65532");
+    }
+}
+
+/// The binary is static and the image has no NSS modules: the name of the loopback peer
+/// resolves from the container's /etc/hosts alone, and the call goes through the whole
+/// governed pipeline (the journal, mounted from the host, records it).
+#[test]
+fn an_image_reaches_a_loopback_peer_by_a_name_from_its_etc_hosts() {
+    let prism = testkit::github_prism();
+    let port = prism.rsplit(':').next().unwrap();
+    let sandbox = testkit::Sandbox::new("");
+    let state_home = sandbox.state_home();
+    std::fs::create_dir_all(&state_home).unwrap();
+    let owner = std::fs::metadata(&state_home).unwrap();
+    let user = format!("{}:{}", owner.uid(), owner.gid());
+    let state_mount = format!("{state_home}:{state_home}");
+    let config_mount = format!(
+        "{}:/etc/claude-enterprise/config.toml:ro",
+        sandbox.config_path()
+    );
+    let state_env = format!("XDG_STATE_HOME={state_home}");
+    let api = format!("GITHUB_API_URL=http://github.loopback.test:{port}");
+    let mut server = run_image(
+        &[
+            "--network",
+            "host",
+            "--add-host",
+            "github.loopback.test:127.0.0.1",
+            "--user",
+            &user,
+            "-v",
+            &state_mount,
+            "-v",
+            &config_mount,
+            "-e",
+            &state_env,
+            "-e",
+            &api,
+            "-e",
+            "GITHUB_TOKEN=ghp_ImageTest0123456789abcdefABCDEFabcd",
+        ],
+        "github-mcp",
+    );
+    server.initialize();
+    let result = server.call(
+        "github_get_pull_request",
+        serde_json::json!({"owner": "octo", "repo": "hello", "pull_number": 1}),
+    );
+    assert_ne!(
+        result["isError"],
+        true,
+        "{} {}",
+        testkit::result_text(&result),
+        server.stderr()
+    );
+    drop(server);
+    let calls: Vec<Value> = sandbox
+        .journal()
+        .into_iter()
+        .filter(|e| e["tool"] == "github" && e["action"] == "get_pull_request")
+        .collect();
+    assert!(calls.iter().any(|e| e["result"] == "success"), "{calls:?}");
+    assert!(!sandbox.all_text().contains("ghp_ImageTest"));
 }

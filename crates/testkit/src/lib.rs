@@ -1,7 +1,7 @@
 //! Test support shared by the server crates' integration tests: the real peers (Prism on
 //! GitHub's OpenAPI description, moto behind a CBOR shim, the MCP SDK clients), a recording
-//! proxy in front of a peer, a raw JSON-RPC client for a server binary, and a sandbox holding
-//! one server's config and journal.
+//! proxy in front of a peer, a raw JSON-RPC client for a server binary, a sandbox holding
+//! one server's config and journal, and podman with the servers' images.
 //!
 //! A peer that is not installed fails the test with the command that installs it; nothing is
 //! skipped. This crate is never shipped.
@@ -208,6 +208,34 @@ pub fn moto() -> &'static Moto {
             seeded: serde_json::from_slice(&seed.stdout).unwrap(),
         }
     })
+}
+
+/// The environment podman runs with in the tests: the configuration and storage that
+/// `cargo xtask images` wrote under the peers directory (runc, cgroupfs, vfs; see
+/// ../shared/containers.md), where it built the images.
+pub fn podman_env() -> [(&'static str, String); 2] {
+    let conf = peer_file("podman/containers.conf");
+    let storage = peer_file("podman/storage.conf");
+    [
+        ("CONTAINERS_CONF", conf.display().to_string()),
+        ("CONTAINERS_STORAGE_CONF", storage.display().to_string()),
+    ]
+}
+
+/// The image `cargo xtask images` built for a server binary, `localhost/<binary>:<version>`,
+/// or a loud failure saying how to build it.
+pub fn server_image(binary: &str, version: &str) -> String {
+    let tag = format!("localhost/{binary}:{version}");
+    let exists = Command::new("podman")
+        .envs(podman_env())
+        .args(["image", "exists", &tag])
+        .status()
+        .unwrap_or_else(|e| panic!("podman cannot run ({e}): apt-get install podman runc"));
+    assert!(
+        exists.success(),
+        "image {tag} missing: build the images with `cargo xtask images` (`cargo xtask test` does)"
+    );
+    tag
 }
 
 /// Makes a spawned child die when the thread that spawned it exits.
