@@ -26,7 +26,7 @@
 //! Characters that would be markup on the other side are escaped (a literal `*` in Markdown
 //! text becomes `\*` in wiki markup, a literal `[` in wiki text becomes `\[` in Markdown). Code
 //! blocks are copied verbatim in both directions. What [`to_markdown`] writes survives
-//! Markdown -> wiki -> Markdown unchanged.
+//! Markdown -> wiki -> Markdown unchanged, but for the cases listed next.
 //!
 //! Not in scope, or lossy by design:
 //! - other macros (`{anchor}`, `{toc}`, ...) and `[page]` links without a URL stay literal
@@ -41,6 +41,10 @@
 //!   others would end a URL in the middle;
 //! - wiki markup cannot escape a backslash (`\\` is a line break), so a literal backslash in
 //!   Markdown text right before a markup character escapes that character in Jira;
+//! - a URL right after a literal backslash is written bare (a `[` there would read as escaped),
+//!   and nothing in wiki markup ends a bare URL: text that follows it without a space and could
+//!   continue it joins the URL on the way back (`\https://x.y/a.{color}b` reads as
+//!   `\\<https://x.y/a>.b`, which is written `\https://x.y/a.b`, one URL);
 //! - Markdown emphasis inside a word (`foo**bar**`) is written as wiki markup Jira only renders
 //!   at word boundaries; code block languages are passed through even where Jira's code macro
 //!   does not know them.
