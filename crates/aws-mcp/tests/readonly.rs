@@ -54,15 +54,32 @@ const CREDENTIAL_OPERATIONS: &[&str] = &[
 /// Macros that make identifiers out of pieces.
 const IDENTIFIER_MACROS: &[&str] = &["paste", "concat_idents"];
 
+/// The platform rustc builds for by default (`rustc -vV`'s host).
+fn host_triple() -> String {
+    let out = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names its host")
+        .to_owned()
+}
+
 /// The operations of the AWS SDK crates aws-mcp depends on: operation -> crate.
 fn sdk_operations() -> BTreeMap<String, String> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    // Offline, only this platform's packages: a build downloads no others (such as
+    // android_system_properties), so a fresh machine has nothing more.
     let output = std::process::Command::new(env!("CARGO"))
         .args([
             "metadata",
             "--format-version",
             "1",
             "--offline",
+            "--filter-platform",
+            &host_triple(),
             "--manifest-path",
         ])
         .arg(&manifest)
