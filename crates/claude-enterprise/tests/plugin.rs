@@ -501,11 +501,10 @@ fn a_missing_server_binary_is_named_and_nothing_is_written() {
 
 /// A server in its image, through `podman run -i --rm` with stdin attached, as Claude Code
 /// runs `docker run -i --rm`.
-fn run_image(run_args: &[&str], binary: &str) -> testkit::McpStdio {
-    let image = testkit::server_image(binary, env!("CARGO_PKG_VERSION"));
+fn run_image(run_args: &[&str], image: &str) -> testkit::McpStdio {
     let mut args = vec!["run", "-i", "--rm"];
     args.extend_from_slice(run_args);
-    args.push(&image);
+    args.push(image);
     let env = testkit::podman_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     testkit::McpStdio::spawn(Path::new("podman"), &args, &env)
@@ -514,7 +513,8 @@ fn run_image(run_args: &[&str], binary: &str) -> testkit::McpStdio {
 #[test]
 fn every_image_answers_tools_list_as_its_non_root_user() {
     for (_, binary) in SERVERS {
-        let mut server = run_image(&[], binary);
+        let image = testkit::server_image(binary, env!("CARGO_PKG_VERSION"));
+        let mut server = run_image(&[], &image);
         let init = server.initialize();
         assert_eq!(
             init["result"]["serverInfo"]["name"],
@@ -532,7 +532,6 @@ fn every_image_answers_tools_list_as_its_non_root_user() {
         let stderr = server.stderr();
         assert!(server.close().success(), "{binary}: {stderr}");
 
-        let image = testkit::server_image(binary, env!("CARGO_PKG_VERSION"));
         let user = Command::new("podman")
             .envs(testkit::podman_env())
             .args(["image", "inspect", "--format", "{{.Config.User}}", &image])
@@ -580,7 +579,7 @@ fn an_image_reaches_a_loopback_peer_by_a_name_from_its_etc_hosts() {
             "-e",
             "GITHUB_TOKEN=ghp_ImageTest0123456789abcdefABCDEFabcd",
         ],
-        "github-mcp",
+        &testkit::server_image("github-mcp", env!("CARGO_PKG_VERSION")),
     );
     server.initialize();
     let result = server.call(
