@@ -66,6 +66,10 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Handling of upstream content and of write tools in Claude Code.
     pub safety: SafetyConfig,
+    /// Content written outside the organisation.
+    pub trust: crate::flow::TrustConfig,
+    /// Writes judged by what the session read before them.
+    pub flow: crate::flow::FlowConfig,
     /// Every other section (`[github]`, `[jira]`, ...) as written, for its owner to read with
     /// [`Config::section`].
     #[serde(flatten)]
@@ -107,6 +111,8 @@ impl<'de> serde::de::Visitor<'de> for ConfigVisitor {
                 "policy" => config.policy = map.next_value()?,
                 "audit" => config.audit = map.next_value()?,
                 "safety" => config.safety = map.next_value()?,
+                "trust" => config.trust = map.next_value()?,
+                "flow" => config.flow = map.next_value()?,
                 _ => match map.next_value::<toml::Value>()? {
                     table @ toml::Value::Table(_) => {
                         config.sections.insert(key, table);
@@ -634,6 +640,10 @@ mod tests {
             [safety]
             confirm_writes = true
             block_outgoing_secrets = false
+            [trust]
+            untrusted_content = "withhold"
+            [flow]
+            cross_resource_writes = "allow"
             [upstream]
             scope = ["acme/*"]
             "#,
@@ -643,6 +653,19 @@ mod tests {
         assert_eq!(config.audit.capture, Capture::Full);
         assert!(config.safety.confirm_writes);
         assert!(!config.safety.block_outgoing_secrets);
+        assert_eq!(
+            config.trust.untrusted_content,
+            crate::flow::UntrustedContent::Withhold
+        );
+        assert_eq!(
+            config.flow.cross_resource_writes,
+            crate::flow::CrossResourceWrites::Allow
+        );
+        assert_eq!(
+            Config::default().flow.cross_resource_writes,
+            crate::flow::CrossResourceWrites::Deny,
+            "deny unless allowed"
+        );
         assert!(
             Config::default().safety.block_outgoing_secrets,
             "on unless turned off"
@@ -653,7 +676,9 @@ mod tests {
     #[test]
     fn schema_names_the_kernel_sections_and_those_it_is_given() {
         let schema = Config::json_schema(&[("upstream", schemars::schema_for!(Upstream))]);
-        for key in ["identity", "policy", "audit", "safety", "upstream"] {
+        for key in [
+            "identity", "policy", "audit", "safety", "trust", "flow", "upstream",
+        ] {
             assert!(
                 schema["properties"][key].is_object(),
                 "{key} missing from schema"

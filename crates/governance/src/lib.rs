@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod config;
 pub mod content;
+pub mod flow;
 pub mod identity;
 pub mod policy;
 pub mod server;

@@ -20,6 +20,7 @@ use serde_json::Value;
 pub use crate::audit::Access;
 use crate::{
     content::{Cleaned, Scrub, clean_text},
+    flow::{Resource, UntrustedText},
     identity::Caller,
     policy::Decision,
 };
@@ -116,6 +117,11 @@ pub struct ToolOutput {
     pub value: Value,
     /// Resource keys for the audit event (`repo`, `pull_number`, `issue_key`, ...).
     pub resources: BTreeMap<String, Value>,
+    /// What the call read, for the session's flow record.
+    pub reads: Vec<Resource>,
+    /// Strings of `value` written outside the organisation: the kernel marks or withholds
+    /// them (`trust.untrusted_content`) and records them in the session's flow record.
+    pub untrusted: Vec<UntrustedText>,
 }
 
 impl ToolOutput {
@@ -123,13 +129,25 @@ impl ToolOutput {
     pub fn new(value: Value) -> Self {
         Self {
             value,
-            resources: BTreeMap::new(),
+            ..Self::default()
         }
     }
 
     /// Adds an audit key.
     pub fn with_resource(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.resources.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Records that the call read `resource`.
+    pub fn reading(mut self, resource: Resource) -> Self {
+        self.reads.push(resource);
+        self
+    }
+
+    /// Declares strings of the result written outside the organisation.
+    pub fn with_untrusted(mut self, texts: Vec<UntrustedText>) -> Self {
+        self.untrusted.extend(texts);
         self
     }
 }
@@ -144,6 +162,7 @@ impl ToolOutput {
 pub struct Authorization<P> {
     verdict: Verdict<P>,
     resources: BTreeMap<String, Value>,
+    target: Option<Resource>,
 }
 
 #[derive(Debug)]
@@ -166,7 +185,15 @@ impl<P> Authorization<P> {
                 plan,
             },
             resources,
+            target: None,
         }
+    }
+
+    /// Names the resource a write changes, for the session's flow check. A write that names
+    /// none is judged as a write to a resource the session has not read.
+    pub fn writing_to(mut self, target: Resource) -> Self {
+        self.target = Some(target);
+        self
     }
 
     /// A refusal by `rule`, for the audit trail touching `resources`.
@@ -183,6 +210,7 @@ impl<P> Authorization<P> {
                 ..decision
             }),
             resources,
+            target: None,
         }
     }
 
@@ -196,13 +224,20 @@ impl<P> Authorization<P> {
         matches!(self.verdict, Verdict::Allow { .. })
     }
 
-    /// The rule, the plan (when allowed) or the refusal, and the resources.
-    pub(crate) fn into_parts(self) -> (Result<(String, P), Decision>, BTreeMap<String, Value>) {
+    /// The rule, the plan (when allowed) or the refusal, the resources, and the write's target.
+    #[expect(clippy::type_complexity, reason = "taken apart once, by the pipeline")]
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        Result<(String, P), Decision>,
+        BTreeMap<String, Value>,
+        Option<Resource>,
+    ) {
         let verdict = match self.verdict {
             Verdict::Allow { rule, plan } => Ok((rule, plan)),
             Verdict::Deny(decision) => Err(decision),
         };
-        (verdict, self.resources)
+        (verdict, self.resources, self.target)
     }
 }
 

@@ -19,6 +19,7 @@ use crate::{
     audit::{AuditEvent, Journal, Phase, ServerInfo, digest, redact_parameters},
     config::{Config, LoadedConfig},
     content::{Cleaned, Scrub, clean_json},
+    flow::{CrossResourceWrites, FlowStore, Resource, apply_provenance},
     identity::{Caller, IdentitySource, ai_context},
     policy::{Decision, PatternError, ToolPolicy, outgoing_secrets},
 };
@@ -43,6 +44,8 @@ pub struct Kernel {
     host: String,
     server: ServerInfo,
     session_id: Option<String>,
+    /// What this Claude Code session has read, shared with its other servers.
+    flow: FlowStore,
 }
 
 impl Kernel {
@@ -71,6 +74,10 @@ impl Kernel {
             let value = serde_json::to_value(&config).expect("the config serializes");
             digest(&value)
         };
+        let session_id = std::env::var("CLAUDE_CODE_SESSION_ID")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let flow = FlowStore::for_session(session_id.as_deref());
         Ok(Self {
             config_source: loaded.source.to_string(),
             config,
@@ -82,9 +89,8 @@ impl Kernel {
                 name: server_name.to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
-            session_id: std::env::var("CLAUDE_CODE_SESSION_ID")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            session_id,
+            flow,
         })
     }
 
@@ -333,6 +339,70 @@ impl<U: Upstream> GovernedServer<U> {
         })
     }
 
+    /// A refusal of a write to `target` by what the session read before it
+    /// (`flow.cross_resource_writes`), or `None` when it may run. A write whose server named
+    /// no target counts as one to a resource the session has not read; a record that cannot
+    /// be read refuses (fail closed).
+    async fn flow_decision(&self, target: Option<Resource>) -> Option<Decision> {
+        const RULE: &str = "flow.cross_resource_writes";
+        if self.kernel.config.flow.cross_resource_writes == CrossResourceWrites::Allow {
+            return None;
+        }
+        let target = target.unwrap_or_else(|| {
+            Resource::private(format!("{}:(undeclared)", self.upstream.upstream_name()))
+        });
+        let store = self.kernel.flow.clone();
+        let loaded = tokio::task::spawn_blocking(move || store.load())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        match loaded {
+            Ok(record) => record.concern(&target).map(|reason| {
+                Decision::deny(
+                    RULE,
+                    format!(
+                        "{reason}. Nothing was sent. Start a new session for this write, or ask a \
+                         platform admin about {RULE}"
+                    ),
+                )
+            }),
+            Err(e) => Some(Decision::deny(
+                RULE,
+                format!(
+                    "{e}: the write cannot be judged by what this session read, so it was not run"
+                ),
+            )),
+        }
+    }
+
+    /// Adds a result's reads to the session's flow record. Fails closed: a result whose
+    /// reads cannot be recorded is withheld, since a later write would be judged without them.
+    async fn record_reads(&self, reads: Vec<Resource>, untrusted: u64) -> Result<(), ToolError> {
+        if self.kernel.config.flow.cross_resource_writes == CrossResourceWrites::Allow
+            || (reads.is_empty() && untrusted == 0)
+        {
+            return Ok(());
+        }
+        let untrusted_at = reads.first().map_or_else(
+            || format!("{}:(unnamed)", self.upstream.upstream_name()),
+            |r| r.id.clone(),
+        );
+        let store = self.kernel.flow.clone();
+        let added = tokio::task::spawn_blocking(move || {
+            store.add(&reads, Some((&untrusted_at, untrusted)))
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        added.map_err(|e| {
+            ToolError::Unavailable(format!(
+                "the result was withheld: {e}. Writes are judged by what the session read \
+                 (flow.cross_resource_writes), so every read must be recorded; fix the state \
+                 directory's permissions or free disk space"
+            ))
+        })
+    }
+
     /// Runs one governed call. `arguments` is the request's `arguments` as sent (`null` when
     /// absent). Protocol errors only for unknown (or hidden) tools, and for arguments that are
     /// not an object (-32602, journaled like any refused call).
@@ -411,16 +481,16 @@ impl<U: Upstream> GovernedServer<U> {
             Ok(call) => call,
             Err(e) => return fail(&record, e).await,
         };
-        let plan = match self.upstream.authorize(call, &record.caller).await {
+        let (plan, target) = match self.upstream.authorize(call, &record.caller).await {
             Ok(authorization) => {
-                let (verdict, resources) = authorization.into_parts();
+                let (verdict, resources, target) = authorization.into_parts();
                 record.resources = resources;
                 match verdict {
                     Ok((rule, plan)) => {
                         if !rule.is_empty() {
                             record.decision = Decision::allow(rule);
                         }
-                        plan
+                        (plan, target)
                     }
                     Err(decision) => {
                         record.decision = decision.clone();
@@ -430,6 +500,12 @@ impl<U: Upstream> GovernedServer<U> {
             }
             Err(e) => return fail(&record, e).await,
         };
+        if spec.access == Access::Write
+            && let Some(decision) = self.flow_decision(target).await
+        {
+            record.decision = decision.clone();
+            return fail(&record, ToolError::Denied(decision)).await;
+        }
         if spec.access == Access::Write {
             // Fail closed: no write runs unless its intent is durably on disk.
             let intent = self.event(&record, Phase::Intent);
@@ -454,8 +530,24 @@ impl<U: Upstream> GovernedServer<U> {
         }
         match self.upstream.execute(plan, &record.caller).await {
             Ok(mut output) => {
-                let cleaned = clean_json(&mut output.value, Scrub::Held);
+                let provenance = apply_provenance(
+                    &mut output.value,
+                    &output.untrusted,
+                    self.kernel.config.trust.untrusted_content,
+                );
+                for (key, count) in [
+                    ("untrusted_marked", provenance.marked),
+                    ("untrusted_withheld", provenance.withheld),
+                ] {
+                    if count > 0 {
+                        record.resources.insert(key.into(), count.into());
+                    }
+                }
                 record.resources.extend(output.resources);
+                if let Err(e) = self.record_reads(output.reads, provenance.marked).await {
+                    return fail(&record, e).await;
+                }
+                let cleaned = clean_json(&mut output.value, Scrub::Held);
                 let note = self.record_outcome(&record, started, Ok(()), cleaned).await;
                 let text = serde_json::to_string(&output.value).unwrap_or_default();
                 let mut result = CallToolResult::structured(output.value);
