@@ -508,18 +508,30 @@ impl Upstream for AwsServer {
     async fn execute(&self, plan: Plan, _caller: &Caller) -> Result<ToolOutput, ToolError> {
         let now = Utc::now();
         let sdk = &plan.sdk;
-        match plan.call {
+        let read = account_resource(plan.account.as_deref());
+        let output = match plan.call {
             Call::Metrics(a) => self.metrics(sdk, &a, now).await,
             Call::Logs(a) => self.logs(sdk, &a, now).await,
             Call::Instances(a) => instances(sdk, &a).await,
             Call::Rds(a) => rds(sdk, &a).await,
             Call::Eks(a) => eks(sdk, &a).await,
-        }
+        };
+        output.map(|o| o.reading(read))
     }
 
     async fn whoami(&self) -> Option<String> {
         None
     }
+}
+
+/// The session's name for the account a call read (`aws:123456789012`), for the flow record.
+/// Always private: an AWS account's resources are the organisation's. An account that could
+/// not be identified is still a private read, under a name no write can target.
+fn account_resource(account: Option<&str>) -> governance::flow::Resource {
+    governance::flow::Resource::private(format!(
+        "aws:{}",
+        account.unwrap_or("(unidentified account)")
+    ))
 }
 
 impl AwsServer {

@@ -504,3 +504,53 @@ fn a_period_outside_what_cloudwatch_accepts_is_refused_before_any_request() {
     );
     assert_eq!(ok(&high_resolution)["period_seconds"], 10);
 }
+
+/// Every read names the account it used in the session's flow record (shared by the servers
+/// of one Claude Code session, under the state directory), as a private resource; a refused
+/// call (a region outside the allowlist) reads nothing and records nothing.
+#[test]
+fn reads_record_the_account_in_the_sessions_flow_record() {
+    let peer = moto();
+    let sandbox = Sandbox::new("[aws]\nallowed_regions = [\"us-east-1\"]\n");
+    let proxy = RecordingProxy::start(&peer.url);
+    let session = testkit::uuid();
+    let state = sandbox.state_home();
+    let record_path = Path::new(&state)
+        .join("claude-enterprise/sessions")
+        .join(format!("{session}.flow.json"));
+    let mut server = aws(
+        &sandbox,
+        proxy.url(),
+        &[("CLAUDE_CODE_SESSION_ID", session.as_str())],
+    );
+    let refused = server.call("aws_describe_rds", json!({"region": "eu-west-1"}));
+    assert!(
+        result_text(&refused).contains("aws.allowed_regions"),
+        "{}",
+        result_text(&refused)
+    );
+    assert!(
+        !record_path.exists(),
+        "a refused call read nothing: {}",
+        std::fs::read_to_string(&record_path).unwrap_or_default()
+    );
+    ok(&server.call("aws_describe_instances", json!({})));
+    let record: Value = serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    assert_eq!(
+        record["read"],
+        json!({format!("aws:{MOTO_ACCOUNT}"): "private"}),
+        "{record}"
+    );
+    assert_eq!(
+        record["untrusted"],
+        json!({}),
+        "AWS declares no untrusted text"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&record_path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}
