@@ -128,11 +128,16 @@ impl JiraServer {
         };
         Ok(match checked {
             Ok((step, meta)) => {
+                let target = step.target();
                 let plan = Plan {
                     step,
                     context: Context { financial, meta },
                 };
-                Authorization::allow(rule, resources, plan)
+                let allowed = Authorization::allow(rule, resources, plan);
+                match target {
+                    Some(target) => allowed.writing_to(target),
+                    None => allowed,
+                }
             }
             Err(decision) => Authorization::denied(decision, resources),
         })
@@ -462,7 +467,11 @@ impl JiraServer {
                 Err(decision) => return Ok(Err(decision)),
             };
         let what = format!("the new {} in {}", a.issue_type, a.project);
-        Ok(Ok(Step::Create { fields, what }))
+        Ok(Ok(Step::Create {
+            fields,
+            what,
+            project: a.project,
+        }))
     }
 
     async fn plan_update(

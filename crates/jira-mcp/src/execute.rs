@@ -16,8 +16,27 @@ use crate::{
     plan::{Context, Resolved},
     tools::{self, AddComment, GetIssue, SearchIssues, TransitionIssue},
     upstream,
-    view::{issue_summary, masked_output, person, read_document},
+    view::{
+        by_customer, issue_project, issue_summary, masked_output, person, project_resource,
+        read_document,
+    },
 };
+
+/// Declares a read of the project of every issue key shown, once each.
+fn reading_projects<'a>(
+    mut output: ToolOutput,
+    keys: impl IntoIterator<Item = &'a Value>,
+) -> ToolOutput {
+    let mut seen = std::collections::BTreeSet::new();
+    for key in keys {
+        if let Some(project) = key.as_str().and_then(tools::project_of)
+            && seen.insert(project.to_owned())
+        {
+            output = output.reading(project_resource(project));
+        }
+    }
+    output
+}
 
 /// The fields of every issue summary (search results, board issues).
 const SUMMARY_FIELDS: &[&str] = &[
@@ -95,6 +114,7 @@ impl JiraServer {
             hidden += self.hide_out_of_scope(&mut issue["fields"]);
             issues.push(issue_summary(&issue, &extras, ctx.meta.as_deref()));
         }
+        let keys: Vec<Value> = issues.iter().map(|i| i["key"].clone()).collect();
         let mut value = json!({
             "count": issues.len(),
             "issues": issues,
@@ -114,7 +134,7 @@ impl JiraServer {
             value["total"] = found["total"].clone();
         }
         masked += ctx.mask(&mut value["issues"]);
-        Ok(masked_output(value, masked))
+        Ok(reading_projects(masked_output(value, masked), &keys))
     }
 
     pub(crate) async fn get_issue(
@@ -190,11 +210,25 @@ impl JiraServer {
         let total = f["comment"]["total"]
             .as_u64()
             .unwrap_or(comments.len() as u64);
-        let recent: Vec<Value> = comments
+        let shown: Vec<&Value> = comments
             .iter()
             .rev()
             .take(a.comments as usize)
             .rev()
+            .collect();
+        // Text written outside the organisation, by where it sits in the result: the comments
+        // of portal customers, and the description (and summary) when a customer reported
+        // the issue.
+        let mut untrusted: Vec<_> = shown
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| by_customer(&c["author"], format!("/comments/recent/{i}/body")))
+            .collect();
+        for field in ["/summary", "/description"] {
+            untrusted.extend(by_customer(&f["reporter"], field.to_owned()));
+        }
+        let recent: Vec<Value> = shown
+            .iter()
             .map(|c| {
                 json!({
                     "id": c["id"],
@@ -217,7 +251,14 @@ impl JiraServer {
             value["hidden_out_of_scope"] = hidden.into();
         }
         masked += ctx.mask(&mut value);
-        Ok(masked_output(value, masked).with_resource("issue_key", issue["key"].clone()))
+        let key = issue["key"].as_str().unwrap_or(&a.issue_key);
+        let mut output = masked_output(value, masked)
+            .with_resource("issue_key", issue["key"].clone())
+            .with_untrusted(untrusted);
+        if let Some(project) = issue_project(key) {
+            output = output.reading(project);
+        }
+        Ok(output)
     }
 
     pub(crate) async fn create_issue(
@@ -402,7 +443,8 @@ impl JiraServer {
             "components": names(&project["components"]),
             "url": project["url"],
         }))
-        .with_resource("project", answered.to_owned()))
+        .with_resource("project", answered.to_owned())
+        .reading(project_resource(answered)))
     }
 
     pub(crate) async fn get_board(
@@ -509,6 +551,21 @@ impl JiraServer {
             value["active_sprint_issues"] = json!({"total": found["total"], "issues": issues});
         }
         let masked = ctx.mask(&mut value);
-        Ok(masked_output(value, masked).with_resource("board_id", board_id))
+        let keys: Vec<Value> = value["active_sprint_issues"]["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| i["key"].clone())
+            .collect();
+        let mut output = masked_output(value, masked).with_resource("board_id", board_id);
+        output = match project {
+            Some(project) => output.reading(project_resource(project)),
+            // A board of no single project (a user's board) still shows its sprints: a
+            // private read, under a name no write targets.
+            None => output.reading(governance::flow::Resource::private(format!(
+                "jira:(board {board_id})"
+            ))),
+        };
+        Ok(reading_projects(output, &keys))
     }
 }

@@ -183,7 +183,7 @@ impl Upstream for JiraServer {
         match step {
             Step::Search { args, jql, extras } => self.search(args, jql, extras, ctx).await,
             Step::GetIssue { args, extras } => self.get_issue(args, extras, ctx).await,
-            Step::Create { fields, what } => self.create_issue(fields, &what).await,
+            Step::Create { fields, what, .. } => self.create_issue(fields, &what).await,
             Step::Update { issue, fields } => self.update_issue(issue, fields).await,
             Step::Comment { issue, args } => self.add_comment(issue, args).await,
             Step::Transition { issue, from, args } => self.transition(issue, from, args).await,

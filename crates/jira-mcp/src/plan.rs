@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use governance::flow::Resource;
 use serde_json::{Map, Value};
 
 use crate::{
@@ -67,6 +68,8 @@ pub(crate) enum Step {
         /// The fields sent, keyed by id, the parent resolved.
         fields: Map<String, Value>,
         what: String,
+        /// The project the issue is created in (its key, as checked).
+        project: String,
     },
     Update {
         issue: Resolved,
@@ -90,4 +93,22 @@ pub(crate) enum Step {
         board_id: u64,
         max_issues: u32,
     },
+}
+
+impl Step {
+    /// The project a write changes, for the session's flow check: the project an issue is
+    /// created in, or the project of the issue as Jira resolved it (`PROJ-12` -> `jira:PROJ`).
+    /// `None` for reads.
+    pub(crate) fn target(&self) -> Option<Resource> {
+        match self {
+            Step::Create { project, .. } => Some(crate::view::project_resource(project)),
+            Step::Update { issue, .. }
+            | Step::Comment { issue, .. }
+            | Step::Transition { issue, .. } => crate::view::issue_project(&issue.key),
+            Step::Search { .. }
+            | Step::GetIssue { .. }
+            | Step::GetProject { .. }
+            | Step::GetBoard { .. } => None,
+        }
+    }
 }

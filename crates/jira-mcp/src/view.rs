@@ -5,7 +5,10 @@
 //! `fields`; the functions here only reshape what they are given.
 
 use atlassian::{adf, wiki};
-use governance::server::ToolOutput;
+use governance::{
+    flow::{Resource, UntrustedText},
+    server::ToolOutput,
+};
 use serde_json::{Map, Value, json};
 
 use crate::fields::FieldMeta;
@@ -17,6 +20,35 @@ pub fn read_document(value: &Value) -> Value {
         Value::String(text) => wiki::to_markdown(text).into(),
         doc => adf::to_markdown(doc).into(),
     }
+}
+
+/// The session's name for a Jira project (`jira:PROJ`), for the flow record. Always private:
+/// whether a project is readable by anonymous users (or a service desk's customers) is not
+/// something this server can tell from the answers it reads, so no project counts as public.
+pub fn project_resource(project: &str) -> Resource {
+    Resource::private(format!("jira:{project}"))
+}
+
+/// The project of an issue key, as a resource (`PROJ-12` -> `jira:PROJ`).
+pub fn issue_project(key: &str) -> Option<Resource> {
+    crate::tools::project_of(key).map(project_resource)
+}
+
+/// The string at `pointer` of a result, as written by `user`, when `user` is outside the
+/// organisation: a Jira Service Management portal customer, `accountType` `customer` in Jira
+/// Cloud's user objects (`UserDetails`, `User`). Data Center's user objects have no
+/// `accountType` (nor any field that tells a service-desk customer from staff), so nothing is
+/// declared there.
+pub fn by_customer(user: &Value, pointer: String) -> Option<UntrustedText> {
+    (user["accountType"].as_str() == Some("customer")).then(|| UntrustedText {
+        pointer,
+        author: person(user)
+            .as_str()
+            .or_else(|| user["accountId"].as_str())
+            .unwrap_or("an unnamed customer")
+            .to_owned(),
+        why: "a service-desk customer (accountType customer)".to_owned(),
+    })
 }
 
 /// A person by display name (Cloud), else user name (Data Center).
