@@ -21,11 +21,12 @@ pub mod page;
 pub mod plan;
 pub mod tools;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use atlassian::{AtlassianError, storage};
 use config::ConfluenceConfig;
 use governance::{
+    flow::UntrustedText,
     identity::Caller,
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
 };
@@ -37,7 +38,7 @@ use crate::{
     page::{Current, Me, lock_reason},
     plan::{
         GUARDRAILS_RULE, Hidden, HitSpace, NewComment, NewPage, PageUpdate, PageView, Plan,
-        Refusal, SearchPlan, SpaceView, Storage, hit_space,
+        Refusal, SearchPlan, SpaceView, Storage, hit_space, space_resource,
     },
     tools::{Call, Format, MAX_BODY_OUT_BYTES},
 };
@@ -206,24 +207,38 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         let found = self.api.search(plan.cql(), plan.limit()).await?;
         let results = found["results"].as_array().cloned().unwrap_or_default();
         let returned = results.len();
-        let visible: Vec<Value> = results
+        let kept: Vec<&Value> = results
             .iter()
             .filter(|r| plan.hidden().keeps_hit(r))
-            .map(|r| self.trim_hit(r))
             .collect();
+        // Every space a hit shown lies in was read; a hit of no known space (kept only while
+        // nothing is hidden) is a private read too, under a name no write targets.
+        let spaces: BTreeSet<String> = kept
+            .iter()
+            .map(|r| match hit_space(r) {
+                HitSpace::Key(key) => key,
+                HitSpace::Nobody => "(no space)".to_owned(),
+                HitSpace::Unknown => "(unknown space)".to_owned(),
+            })
+            .collect();
+        let visible: Vec<Value> = kept.iter().map(|r| self.trim_hit(r)).collect();
         // How many hits were dropped goes to the journal only: told to the caller, the count
         // would say that a hidden space holds what the query matched.
         let filtered = returned - visible.len();
         let total = found["totalSize"]
             .as_u64()
             .map(|t| t.saturating_sub(filtered as u64).max(visible.len() as u64));
-        Ok(ToolOutput::new(json!({
+        let mut output = ToolOutput::new(json!({
             "total_size": total,
             "returned": visible.len(),
             "results": visible,
         }))
         .with_resource("cql", plan.cql())
-        .with_resource("filtered_sensitive", filtered))
+        .with_resource("filtered_sensitive", filtered);
+        for space in spaces {
+            output = output.reading(space_resource(&space));
+        }
+        Ok(output)
     }
 
     fn trim_hit(&self, r: &Value) -> Value {
@@ -285,9 +300,32 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         if !current.unread.is_empty() {
             out["warnings"] = current.unread.clone().into();
         }
+        // The body and title are the authors' text: marked when one of them is outside the
+        // organisation (the kernel fences or withholds them).
+        let untrusted = page
+            .authors
+            .iter()
+            .find_map(|a| a.outside.as_ref().map(|why| (a, why)))
+            .map(|(author, why)| {
+                ["/title", "/body"]
+                    .into_iter()
+                    .map(|pointer| UntrustedText {
+                        pointer: pointer.to_owned(),
+                        author: author.name.clone(),
+                        why: why.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let read = match &page.space_key {
+            Some(key) => space_resource(key),
+            None => space_resource(&format!("(space of page {} unknown)", page.id)),
+        };
         Ok(ToolOutput::new(out)
             .with_resource("page_id", page.id.clone())
-            .with_resource("version", page.version))
+            .with_resource("version", page.version)
+            .reading(read)
+            .with_untrusted(untrusted))
     }
 
     async fn create_page(&self, new: NewPage) -> Result<ToolOutput, ToolError> {
@@ -367,6 +405,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
             "homepage_id": s.homepage_id, "url": self.url(s.webui.as_deref()),
         }))
         .with_resource("space_key", s.key.clone())
+        .reading(space_resource(&s.key))
     }
 
     async fn add_comment(&self, comment: NewComment) -> Result<ToolOutput, ToolError> {
@@ -443,7 +482,14 @@ impl<A: ConfluenceApi> Upstream for ConfluenceServer<A> {
     ) -> Result<Authorization<Plan>, ToolError> {
         let mut resources = BTreeMap::new();
         match self.check(call, self.hidden(caller), &mut resources).await {
-            Ok((rule, plan)) => Ok(Authorization::allow(rule, resources, plan)),
+            Ok((rule, plan)) => {
+                let target = plan.target();
+                let allowed = Authorization::allow(rule, resources, plan);
+                Ok(match target {
+                    Some(target) => allowed.writing_to(target),
+                    None => allowed,
+                })
+            }
             Err(Refusal::Denied(decision)) => Ok(Authorization::denied(decision, resources)),
             Err(Refusal::Failed(e)) => Err(e),
         }

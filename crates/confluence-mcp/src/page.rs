@@ -32,6 +32,51 @@ pub struct Page {
     pub labels: Vec<String>,
     /// The web link (relative to the site), when given.
     pub webui: Option<String>,
+    /// Who wrote its text, as far as the answers say: its creator and the author of its
+    /// current version (v1 user objects; v2 answers name accounts by id only, so Cloud reads
+    /// them from the page's v1 history). Empty when no answer named them.
+    pub authors: Vec<Author>,
+}
+
+/// Someone who wrote a page's text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Author {
+    /// How the answer names them.
+    pub name: String,
+    /// Why they are outside the organisation, when they are.
+    pub outside: Option<String>,
+}
+
+impl Author {
+    /// From a v1 user object (`history.createdBy`, `version.by`); `None` when there is none.
+    /// Outside the organisation: an anonymous user (`type` `anonymous`: a space that lets
+    /// anonymous users edit) and a service-desk customer (`accountType` `customer`).
+    pub fn from_v1(user: &Value) -> Option<Self> {
+        if !user.is_object() {
+            return None;
+        }
+        let name = ["displayName", "publicName", "username", "accountId"]
+            .iter()
+            .find_map(|k| user[*k].as_str().filter(|s| !s.is_empty()))
+            .unwrap_or("an unnamed user")
+            .to_owned();
+        let outside = if user["type"] == "anonymous" {
+            Some("an anonymous user (type anonymous)".to_owned())
+        } else if user["accountType"] == "customer" {
+            Some("a service-desk customer (accountType customer)".to_owned())
+        } else {
+            None
+        };
+        Some(Self { name, outside })
+    }
+
+    /// The authors a v1 content history names: its creator and its last update's author.
+    pub fn from_v1_history(history: &Value) -> Vec<Self> {
+        [&history["createdBy"], &history["lastUpdated"]["by"]]
+            .into_iter()
+            .filter_map(Self::from_v1)
+            .collect()
+    }
 }
 
 impl Page {
@@ -51,6 +96,7 @@ impl Page {
             storage: text(&v["body"]["storage"]["value"]),
             labels: names(&v["labels"]["results"], "name"),
             webui,
+            authors: Vec::new(),
         }
     }
 
@@ -70,6 +116,10 @@ impl Page {
             storage: text(&v["body"]["storage"]["value"]),
             labels: names(&v["metadata"]["labels"]["results"], "name"),
             webui: v["_links"]["webui"].as_str().map(str::to_owned),
+            authors: [&v["history"]["createdBy"], &v["version"]["by"]]
+                .into_iter()
+                .filter_map(Author::from_v1)
+                .collect(),
         }
     }
 }

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use atlassian::storage;
-use governance::{policy::Decision, server::ToolError};
+use governance::{flow::Resource, policy::Decision, server::ToolError};
 use serde_json::Value;
 
 use crate::{
@@ -238,6 +238,28 @@ pub enum Plan {
     GetSpace(Box<SpaceView>),
     /// confluence_add_comment
     AddComment(Box<NewComment>),
+}
+
+/// The session's name for a Confluence space (`confluence:ENG`), for the flow record. Always
+/// private: a space may grant anonymous users read access, but that is a space permission this
+/// server never reads (it would need space admin rights), so no space counts as public.
+pub fn space_resource(key: &str) -> Resource {
+    Resource::private(format!("confluence:{key}"))
+}
+
+impl Plan {
+    /// The space a write changes, for the session's flow check: the space a page is created
+    /// in, or the space of the page updated or commented on, as read in this call. `None` for
+    /// reads, and for a page whose space is unknown (judged as a write to a space the session
+    /// has not read).
+    pub fn target(&self) -> Option<Resource> {
+        match self {
+            Plan::CreatePage(new) => Some(space_resource(&new.space().key)),
+            Plan::UpdatePage(update) => update.page.space_key.as_deref().map(space_resource),
+            Plan::AddComment(comment) => comment.space_key.as_deref().map(space_resource),
+            Plan::Search(_) | Plan::GetPage(_) | Plan::GetSpace(_) => None,
+        }
+    }
 }
 
 /// A search whose query was confined once, here, and whose hits are filtered with the same
@@ -553,6 +575,8 @@ impl PageUpdate {
 #[derive(Debug)]
 pub struct NewComment {
     page_id: String,
+    /// The page's space, as read.
+    space_key: Option<String>,
     storage: Storage,
 }
 
@@ -562,6 +586,7 @@ impl NewComment {
         hidden.check_page(&page.page, page.space_unknown.as_deref())?;
         Ok(Self {
             page_id: page.page.id,
+            space_key: page.page.space_key,
             storage,
         })
     }

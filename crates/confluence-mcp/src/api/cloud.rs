@@ -21,7 +21,7 @@ use super::{
     is_id, page_error, read_me, same_page,
 };
 use crate::{
-    page::{Current, EditRestrictions, Me, Page, text},
+    page::{Author, Current, EditRestrictions, Me, Page, text},
     upstream,
 };
 
@@ -188,13 +188,29 @@ impl ConfluenceApi for Cloud {
         let state_path = format!("/rest/api/content/{id}/state");
         let state_query = [("status", "current".to_owned())];
         let state_what = format!("the content state of {what}");
+        // v2 names the page's authors by account id only: who they are (anonymous, a
+        // service-desk customer) is in the v1 history's user objects.
+        let history_path = format!("/rest/api/content/{id}/history");
+        let history_query = [("expand", "lastUpdated".to_owned())];
+        let history_what = format!("the history of {what}");
         let page = self.client.get(&page_path, &page_query, &what);
         let restrictions = self.client.get(&restriction_path, &[], &restriction_what);
         let state = self.client.get(&state_path, &state_query, &state_what);
-        let (page, restrictions, state) = tokio::join!(page, restrictions, state);
+        let history = self
+            .client
+            .get(&history_path, &history_query, &history_what);
+        let (page, restrictions, state, history) = tokio::join!(page, restrictions, state, history);
         let v = page.map_err(page_error(id))?;
         let mut page = Page::from_v2(&v);
         same_page(id, &page)?;
+        page.authors = match history {
+            Ok(history) => Author::from_v1_history(&history),
+            // Fail closed: text whose author is unknown is shown as untrusted.
+            Err(e) => vec![Author {
+                name: "an unknown author".to_owned(),
+                outside: Some(format!("its author could not be read: {e}")),
+            }],
+        };
         if !v["labels"]["results"].is_array() {
             unread.push("labels not in Confluence's answer".to_owned());
         } else if v["labels"]["meta"]["hasMore"] == true {

@@ -113,7 +113,7 @@ impl ConfluenceApi for DataCenter {
         let (v, mut page) = self
             .content(
                 id,
-                "body.storage,version,space,metadata.labels,\
+                "body.storage,version,space,metadata.labels,history,\
                  restrictions.update.restrictions.user,restrictions.update.restrictions.group",
             )
             .await?;
