@@ -35,7 +35,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     api::{ConfluenceApi, NewPageRequest, UpdateRequest},
-    page::{Current, Me, lock_reason},
+    page::{Author, Current, Me, lock_reason},
     plan::{
         GUARDRAILS_RULE, Hidden, HitSpace, NewComment, NewPage, PageUpdate, PageView, Plan,
         Refusal, SearchPlan, SpaceView, Storage, hit_space, space_resource,
@@ -222,6 +222,20 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
             })
             .collect();
         let visible: Vec<Value> = kept.iter().map(|r| self.trim_hit(r)).collect();
+        // A hit's title and excerpt are its authors' text.
+        let untrusted: Vec<UntrustedText> = kept
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| {
+                written_outside(
+                    &Author::from_v1_history(&r["content"]["history"]),
+                    &[
+                        &format!("/results/{i}/title"),
+                        &format!("/results/{i}/excerpt"),
+                    ],
+                )
+            })
+            .collect();
         // How many hits were dropped goes to the journal only: told to the caller, the count
         // would say that a hidden space holds what the query matched.
         let filtered = returned - visible.len();
@@ -238,7 +252,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         for space in spaces {
             output = output.reading(space_resource(&space));
         }
-        Ok(output)
+        Ok(output.with_untrusted(untrusted))
     }
 
     fn trim_hit(&self, r: &Value) -> Value {
@@ -302,21 +316,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         }
         // The body and title are the authors' text: marked when one of them is outside the
         // organisation (the kernel fences or withholds them).
-        let untrusted = page
-            .authors
-            .iter()
-            .find_map(|a| a.outside.as_ref().map(|why| (a, why)))
-            .map(|(author, why)| {
-                ["/title", "/body"]
-                    .into_iter()
-                    .map(|pointer| UntrustedText {
-                        pointer: pointer.to_owned(),
-                        author: author.name.clone(),
-                        why: why.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let untrusted = written_outside(&page.authors, &["/title", "/body"]);
         let read = match &page.space_key {
             Some(key) => space_resource(key),
             None => space_resource(&format!("(space of page {} unknown)", page.id)),
@@ -420,6 +420,25 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         .with_resource("page_id", comment.page_id())
         .with_resource("comment_id", created.id))
     }
+}
+
+/// The strings at `pointers` of a result, as untrusted text, when one of `authors` is outside
+/// the organisation (named as the first such author).
+fn written_outside(authors: &[Author], pointers: &[&str]) -> Vec<UntrustedText> {
+    let Some((author, why)) = authors
+        .iter()
+        .find_map(|a| a.outside.as_ref().map(|why| (a, why)))
+    else {
+        return Vec::new();
+    };
+    pointers
+        .iter()
+        .map(|pointer| UntrustedText {
+            pointer: (*pointer).to_owned(),
+            author: author.name.clone(),
+            why: why.clone(),
+        })
+        .collect()
 }
 
 /// A search excerpt without highlight markers, whitespace collapsed, bounded.

@@ -148,7 +148,8 @@ pub trait ConfluenceApi: Send + Sync + 'static {
     /// The credentials' user (ids and groups).
     fn me(&self) -> impl Future<Output = Result<Me, ToolError>> + Send;
 
-    /// A CQL search (REST v1 on both deployments), content hits with their space expanded.
+    /// A CQL search (REST v1 on both deployments), content hits with their space and their
+    /// history (creator, last update's author) expanded.
     fn search(
         &self,
         cql: &str,
@@ -162,7 +163,9 @@ pub trait ConfluenceApi: Send + Sync + 'static {
                         ("cql", cql.to_owned()),
                         ("limit", limit.to_string()),
                         ("excerpt", "indexed".into()),
-                        ("expand", "content.space".into()),
+                        // The hit's authors too: an excerpt written by someone outside
+                        // the organisation is marked.
+                        ("expand", "content.space,content.history.lastUpdated".into()),
                     ],
                     "the CQL search",
                 )
