@@ -1608,6 +1608,25 @@ fn pages_by_anonymous_authors_are_marked_and_steer_no_update_elsewhere() {
     let shown = &got["structuredContent"];
     assert!(shown.get("untrusted_content").is_none(), "{shown}");
     assert_eq!(shown["body"], format!("{INJECTED}.\n"));
+
+    // A history that cannot be read leaves the author unknown: shown as untrusted (fail
+    // closed), saying why.
+    serve_cloud_page(&proxy, PAGE, &page, &plain(), None);
+    proxy.inject(
+        &format!("/wiki/rest/api/content/{PAGE}/history"),
+        403,
+        &json_type,
+        r#"{"statusCode":403,"message":"Not permitted"}"#,
+        1,
+    );
+    let got = server.call("confluence_get_page", json!({"page_id": PAGE}));
+    assert!(!is_error(&got), "{}", result_text(&got));
+    let body = got["structuredContent"]["body"].as_str().unwrap();
+    assert!(
+        body.contains("withheld: written by an unknown author")
+            && body.contains("its author could not be read"),
+        "{body}"
+    );
 }
 
 /// Search hits name their authors (`content.history`, expanded): the title and excerpt of a
