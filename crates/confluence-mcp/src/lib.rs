@@ -9,7 +9,10 @@
 //! space and hit judged by the space Confluence says it is in, unknown spaces refused while
 //! anything is hidden), locked or approved pages refusing updates ([`page::lock_reason`]),
 //! optimistic versions with a message naming the user and session, and no Markdown round trip
-//! over a body Markdown cannot carry (`atlassian::storage::lossy`).
+//! over a body Markdown cannot carry (`atlassian::storage::lossy`). For the session's flow
+//! record, every read declares the spaces it showed (`confluence:ENG`), every write the space
+//! it changes (as read in `authorize`), and the text of anonymous or customer authors (page
+//! bodies and titles, search titles and excerpts) is declared untrusted.
 //!
 //! Not here: how Cloud or Data Center is spoken to (`api`), role policy, auditing and content
 //! safety (the kernel's).

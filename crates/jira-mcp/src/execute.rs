@@ -251,11 +251,15 @@ impl JiraServer {
             value["hidden_out_of_scope"] = hidden.into();
         }
         masked += ctx.mask(&mut value);
-        let key = issue["key"].as_str().unwrap_or(&a.issue_key);
+        // The project of the key Jira answered, else of the key asked for (always a key).
+        let project = issue["key"]
+            .as_str()
+            .and_then(issue_project)
+            .or_else(|| issue_project(&a.issue_key));
         let mut output = masked_output(value, masked)
             .with_resource("issue_key", issue["key"].clone())
             .with_untrusted(untrusted);
-        if let Some(project) = issue_project(key) {
+        if let Some(project) = project {
             output = output.reading(project);
         }
         Ok(output)

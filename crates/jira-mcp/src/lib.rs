@@ -10,7 +10,11 @@
 //! - financial fields (`jira.financial_fields`): resolved once per call through Jira's field
 //!   list, refused in JQL and writes and masked in every result for roles outside
 //!   `jira.financial_roles`, failing closed when the field list cannot be read;
-//! - transitions audited with their from- and to-status, created keys as `issue_key`.
+//! - transitions audited with their from- and to-status, created keys as `issue_key`;
+//! - the session's flow record: every read declares the projects it showed (`jira:PROJ`),
+//!   every write the project it changes, and the comments of service-desk customers (and a
+//!   customer reporter's summary and description) are declared as untrusted text (Cloud only:
+//!   Data Center's users carry no `accountType`).
 //!
 //! Not here: argument shapes and bounds (`tools`), reading JQL (`jql`), what a field reference
 //! means and the financial policy's checks and masking (`fields`), the plan's shape (`plan`),
