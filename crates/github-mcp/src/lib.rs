@@ -18,6 +18,7 @@ use std::{
 use base64::Engine;
 use config::GithubConfig;
 use governance::{
+    flow::{Resource, Visibility},
     identity::Caller,
     policy::{Decision, PatternError, Patterns, in_scope},
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
@@ -28,7 +29,10 @@ use tokio::sync::Mutex;
 use crate::{
     client::GithubClient,
     names::{FullName, Owner},
-    tools::{Call, trim_commit, trim_pr, trim_pr_summary, trim_repo, truncate},
+    tools::{
+        Call, trim_commit, trim_issue, trim_pr, trim_pr_summary, trim_repo, truncate,
+        untrusted_texts,
+    },
 };
 
 /// How long the user's team repositories are trusted before they are read again.
@@ -51,6 +55,8 @@ pub struct GithubServer {
     write_scope: Patterns,
     specs: Vec<ToolSpec>,
     team_repos: Mutex<Option<(Instant, Vec<String>)>>,
+    /// Each repository's visibility as GitHub last answered it, for the session's flow record.
+    visibility: Mutex<BTreeMap<String, Visibility>>,
 }
 
 impl GithubServer {
@@ -74,6 +80,7 @@ impl GithubServer {
             config,
             specs: tools::specs(),
             team_repos: Mutex::new(None),
+            visibility: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -129,6 +136,41 @@ impl GithubServer {
         repos.dedup();
         *cache = Some((Instant::now(), repos.clone()));
         Ok(repos)
+    }
+
+    /// Whether anyone can read `repo` (`None`: GitHub did not say), asked once per process.
+    /// `internal` repositories count as private: only the enterprise reads them.
+    async fn visibility(&self, repo: &FullName) -> Option<Visibility> {
+        let key = repo.to_string();
+        if let Some(known) = self.visibility.lock().await.get(&key) {
+            return Some(*known);
+        }
+        let client = self.client().await.ok()?;
+        let url = client
+            .url(&["repos", repo.owner.as_str(), repo.repo.as_str()], &[])
+            .ok()?;
+        let found = client.get(url, &format!("repository {key}")).await.ok()?;
+        let public = match (found["visibility"].as_str(), found["private"].as_bool()) {
+            (Some(visibility), _) => visibility == "public",
+            (None, Some(private)) => !private,
+            (None, None) => return None,
+        };
+        let visibility = if public {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        };
+        self.visibility.lock().await.insert(key, visibility);
+        Some(visibility)
+    }
+
+    /// `repo` as the flow record names it; a visibility GitHub did not tell is `unknown`'s
+    /// stricter reading for the use (a read: private; a write's target: public).
+    async fn flow_resource(&self, repo: &FullName, unknown: Visibility) -> Resource {
+        Resource {
+            id: format!("github:{repo}"),
+            visibility: self.visibility(repo).await.unwrap_or(unknown),
+        }
     }
 
     fn read_decision(&self, repo: &FullName) -> Decision {
@@ -270,10 +312,36 @@ impl Upstream for GithubServer {
             );
             return Ok(Authorization::denied(decision, resources));
         }
-        Ok(Authorization::allow(&decision.rule, resources, call))
+        let target = self.flow_resource(&repo, Visibility::Public).await;
+        Ok(Authorization::allow(&decision.rule, resources, call).writing_to(target))
     }
 
     async fn execute(&self, call: Call, _caller: &Caller) -> Result<ToolOutput, ToolError> {
+        let read_repo = call.repo().filter(|_| !call.is_write());
+        let output = self.run(call).await?;
+        Ok(match read_repo {
+            Some(repo) => output.reading(self.flow_resource(&repo, Visibility::Private).await),
+            None => output,
+        })
+    }
+
+    async fn whoami(&self) -> Option<String> {
+        self.token.as_ref()?;
+        let client = self.client().await.ok()?;
+        let me = client
+            .get(client.url(&["user"], &[]).ok()?, "your GitHub account")
+            .await
+            .ok()?;
+        me["email"]
+            .as_str()
+            .or_else(|| me["login"].as_str())
+            .map(str::to_owned)
+    }
+}
+
+impl GithubServer {
+    /// Sends an authorized call to GitHub and trims the answer.
+    async fn run(&self, call: Call) -> Result<ToolOutput, ToolError> {
         let c = self.client().await?;
         match call {
             Call::SearchRepositories(a) => {
@@ -353,7 +421,35 @@ impl Upstream for GithubServer {
                     &[],
                 )?;
                 let what = format!("pull request {}/{}#{}", a.owner, a.repo, a.pull_number);
-                Ok(ToolOutput::new(trim_pr(&c.get(url, &what).await?)))
+                let pr = trim_pr(&c.get(url, &what).await?);
+                let untrusted = untrusted_texts(&pr);
+                Ok(ToolOutput::new(pr).with_untrusted(untrusted))
+            }
+            Call::GetIssue(a) => {
+                let number = a.issue_number.to_string();
+                let issue_path = [
+                    "repos",
+                    a.owner.as_str(),
+                    a.repo.as_str(),
+                    "issues",
+                    &number,
+                ];
+                let what = format!("issue {}/{}#{}", a.owner, a.repo, a.issue_number);
+                let issue = c.get(c.url(&issue_path, &[])?, &what).await?;
+                let comments = if a.comments == 0 || issue["comments"].as_u64() == Some(0) {
+                    Value::Array(Vec::new())
+                } else {
+                    let per_page = a.comments.to_string();
+                    let mut comments_path = issue_path.to_vec();
+                    comments_path.push("comments");
+                    let url = c.url(&comments_path, &[("per_page", &per_page)])?;
+                    c.get(url, &format!("the comments of {what}")).await?
+                };
+                let trimmed = trim_issue(&issue, &comments);
+                let untrusted = untrusted_texts(&trimmed);
+                Ok(ToolOutput::new(trimmed)
+                    .with_resource("issue_number", a.issue_number)
+                    .with_untrusted(untrusted))
             }
             Call::CreatePullRequest(a) => {
                 let url = c.url(&["repos", a.owner.as_str(), a.repo.as_str(), "pulls"], &[])?;
@@ -421,19 +517,6 @@ impl Upstream for GithubServer {
                 ))
             }
         }
-    }
-
-    async fn whoami(&self) -> Option<String> {
-        self.token.as_ref()?;
-        let client = self.client().await.ok()?;
-        let me = client
-            .get(client.url(&["user"], &[]).ok()?, "your GitHub account")
-            .await
-            .ok()?;
-        me["email"]
-            .as_str()
-            .or_else(|| me["login"].as_str())
-            .map(str::to_owned)
     }
 }
 

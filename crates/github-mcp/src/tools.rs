@@ -1,4 +1,4 @@
-//! The seven tools: their arguments (schemas generated from these types), their bounds, and
+//! The eight tools: their arguments (schemas generated from these types), their bounds, and
 //! how each trims GitHub's answer to what a model needs.
 //!
 //! There is deliberately no push, merge or delete tool: changes reach a repository only as a
@@ -122,6 +122,21 @@ pub struct GetPullRequest {
     pub pull_number: u64,
 }
 
+/// Read one issue (or a pull request's conversation) with its comments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetIssue {
+    /// Repository owner.
+    pub owner: Owner,
+    /// Repository name.
+    pub repo: RepoName,
+    /// Issue (or pull request) number.
+    pub issue_number: u64,
+    /// How many comments to include, oldest first (0-100, default 30).
+    #[serde(default = "default_per_page")]
+    pub comments: u32,
+}
+
 /// Open a pull request.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +212,8 @@ pub enum Call {
     ListPullRequests(ListPullRequests),
     /// github_get_pull_request
     GetPullRequest(GetPullRequest),
+    /// github_get_issue
+    GetIssue(GetIssue),
     /// github_create_pull_request
     CreatePullRequest(CreatePullRequest),
     /// github_add_comment
@@ -234,6 +251,14 @@ pub fn specs() -> Vec<ToolSpec> {
             "Get one pull request: state, branches, author, description, size and review status.",
             Access::Read,
         ),
+        ToolSpec::new::<GetIssue>(
+            "github_get_issue",
+            "Get issue",
+            "Get one issue (or a pull request's conversation): title, state, author, body, \
+             labels and its comments. Text by authors outside the organisation is marked as \
+             untrusted.",
+            Access::Read,
+        ),
         ToolSpec::new::<CreatePullRequest>(
             "github_create_pull_request",
             "Create pull request",
@@ -265,6 +290,7 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         "github_get_file_contents" => Call::GetFileContents(parse_args(name, args)?),
         "github_list_pull_requests" => Call::ListPullRequests(parse_args(name, args)?),
         "github_get_pull_request" => Call::GetPullRequest(parse_args(name, args)?),
+        "github_get_issue" => Call::GetIssue(parse_args(name, args)?),
         "github_create_pull_request" => Call::CreatePullRequest(parse_args(name, args)?),
         "github_add_comment" => Call::AddComment(parse_args(name, args)?),
         "github_list_commits" => Call::ListCommits(parse_args(name, args)?),
@@ -310,6 +336,10 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         {
             invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
         }
+        Call::GetIssue(a) if a.comments > MAX_PER_PAGE => invalid(format!(
+            "comments must be 0-{MAX_PER_PAGE}, not {}",
+            a.comments
+        )),
         Call::AddComment(a) if a.body.trim().is_empty() => invalid("body must not be empty".into()),
         Call::AddComment(a) if a.body.chars().count() > MAX_BODY_CHARS => {
             invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
@@ -327,6 +357,7 @@ impl Call {
             Call::GetFileContents(a) => (&a.owner, &a.repo),
             Call::ListPullRequests(a) => (&a.owner, &a.repo),
             Call::GetPullRequest(a) => (&a.owner, &a.repo),
+            Call::GetIssue(a) => (&a.owner, &a.repo),
             Call::CreatePullRequest(a) => (&a.owner, &a.repo),
             Call::AddComment(a) => (&a.owner, &a.repo),
             Call::ListCommits(a) => (&a.owner, &a.repo),
@@ -385,7 +416,8 @@ pub fn trim_pr(p: &Value) -> Value {
     json!({
         "number": p["number"], "title": p["title"], "state": p["state"], "draft": p["draft"],
         "merged": p["merged"], "mergeable": p["mergeable"], "mergeable_state": p["mergeable_state"],
-        "author": login(&p["user"]), "head": p["head"]["ref"], "head_sha": p["head"]["sha"],
+        "author": login(&p["user"]), "author_association": p["author_association"],
+        "head": p["head"]["ref"], "head_sha": p["head"]["sha"],
         "base": p["base"]["ref"], "body": body, "body_truncated": body_truncated,
         "labels": names(&p["labels"], "name"),
         "requested_reviewers": names(&p["requested_reviewers"], "login"),
@@ -394,6 +426,65 @@ pub fn trim_pr(p: &Value) -> Value {
         "review_comments": p["review_comments"], "created_at": p["created_at"],
         "updated_at": p["updated_at"], "merged_at": p["merged_at"], "url": p["html_url"],
     })
+}
+
+/// An issue and (some of) its comments, trimmed.
+pub fn trim_issue(issue: &Value, comments: &Value) -> Value {
+    let (body, body_truncated) = truncate(issue["body"].as_str().unwrap_or(""));
+    let comments: Vec<Value> = comments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let (body, truncated) = truncate(c["body"].as_str().unwrap_or(""));
+            json!({
+                "id": c["id"], "author": login(&c["user"]),
+                "author_association": c["author_association"], "body": body,
+                "body_truncated": truncated, "created_at": c["created_at"],
+            })
+        })
+        .collect();
+    json!({
+        "number": issue["number"], "title": issue["title"], "state": issue["state"],
+        "author": login(&issue["user"]), "author_association": issue["author_association"],
+        "body": body, "body_truncated": body_truncated,
+        "labels": issue["labels"].as_array().map(|l| l.iter().map(|i| i["name"].clone()).collect::<Vec<_>>()),
+        "is_pull_request": issue.get("pull_request").is_some_and(|p| !p.is_null()),
+        "comments_total": issue["comments"], "comments_shown": comments.len(),
+        "comments": comments, "created_at": issue["created_at"], "url": issue["html_url"],
+    })
+}
+
+/// Who counts as inside the organisation: GitHub's `author_association` of the repository's
+/// owner, a member of its organisation, or an invited collaborator. Everyone else (contributors
+/// of merged pull requests, first-timers, `NONE`, and an answer without the field) wrote from
+/// outside.
+const TRUSTED_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+
+/// The bodies of a trimmed issue or pull request (and its comments) written from outside the
+/// organisation, as JSON pointers for the kernel to mark or withhold.
+pub fn untrusted_texts(trimmed: &Value) -> Vec<governance::flow::UntrustedText> {
+    let judged = |item: &Value, pointer: String| {
+        let association = item["author_association"]
+            .as_str()
+            .unwrap_or("(none given)");
+        (!TRUSTED_ASSOCIATIONS.contains(&association) && item["body"].is_string()).then(|| {
+            governance::flow::UntrustedText {
+                pointer,
+                author: format!("@{}", item["author"].as_str().unwrap_or("(unknown)")),
+                why: format!("author_association {association}"),
+            }
+        })
+    };
+    let comments = trimmed["comments"].as_array().into_iter().flatten();
+    judged(trimmed, "/body".into())
+        .into_iter()
+        .chain(
+            comments
+                .enumerate()
+                .filter_map(|(i, c)| judged(c, format!("/comments/{i}/body"))),
+        )
+        .collect()
 }
 
 /// A commit in a list, trimmed.

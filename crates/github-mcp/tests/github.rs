@@ -36,6 +36,7 @@ fn every_tool_speaks_githubs_api() {
             "github_get_file_contents",
             "github_list_pull_requests",
             "github_get_pull_request",
+            "github_get_issue",
             "github_create_pull_request",
             "github_add_comment",
             "github_list_commits"
@@ -78,6 +79,11 @@ fn every_tool_speaks_githubs_api() {
             "github_get_pull_request",
             json!({"owner": "octo", "repo": "hello", "pull_number": 7}),
             &["number", "head", "base", "author"],
+        ),
+        (
+            "github_get_issue",
+            json!({"owner": "octo", "repo": "hello", "issue_number": 7, "comments": 5}),
+            &["number", "title", "body", "author_association", "comments"],
         ),
         (
             "github_create_pull_request",
@@ -140,7 +146,7 @@ fn every_tool_speaks_githubs_api() {
     assert_eq!(writes[1]["repo"], "octo/hello");
     assert!(writes[1]["pull_number"].is_u64());
     assert_eq!(writes[1]["decision"]["rule"], "github.write_scope");
-    assert_eq!(journal.iter().filter(|e| e["access"] == "read").count(), 6);
+    assert_eq!(journal.iter().filter(|e| e["access"] == "read").count(), 7);
     assert!(
         journal
             .iter()
@@ -365,6 +371,7 @@ fn policy_hides_tools_and_hidden_equals_unknown() {
             "github_search_repositories",
             "github_list_pull_requests",
             "github_get_pull_request",
+            "github_get_issue",
             "github_list_commits"
         ]
     );
@@ -531,7 +538,7 @@ fn without_a_token_tools_list_and_calls_say_how_to_log_in() {
     let mut server = sandbox.github(proxy.url(), None);
     server.initialize();
     let listed = server.request("tools/list", json!({}));
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 7);
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 8);
     let r = server.call(
         "github_list_commits",
         json!({"owner": "octo", "repo": "hello"}),

@@ -351,10 +351,16 @@ fn legitimate_names_reach_github_as_checked() {
             "{tool} {args}: {}",
             result_text(&result)
         );
+        // A read is followed, once per repository, by the repository's own GET: its
+        // visibility, for the session's flow record. Built from the same checked names.
+        let is_visibility_lookup = |p: &str| {
+            p.strip_prefix("/repos/")
+                .is_some_and(|rest| rest.split('/').count() == 2 && !rest.contains('?'))
+        };
         let sent: Vec<String> = proxy.requests()[before..]
             .iter()
             .map(|r| r.path.clone())
-            .filter(|p| p != "/user")
+            .filter(|p| p != "/user" && !is_visibility_lookup(p))
             .collect();
         assert_eq!(sent, [*expected], "{tool} {args}");
     }
@@ -450,7 +456,11 @@ fn enterprise_server_base_paths_hold() {
         .collect();
     assert_eq!(
         sent,
-        ["/api/v3/repos/acme/my.repo/commits?per_page=30&page=1&path=docs%2Fa+b.md"]
+        [
+            "/api/v3/repos/acme/my.repo/commits?per_page=30&page=1&path=docs%2Fa+b.md",
+            // The repository's visibility, for the session's flow record.
+            "/api/v3/repos/acme/my.repo",
+        ]
     );
     proxy.assert_no_violations();
 }
