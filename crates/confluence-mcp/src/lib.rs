@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use atlassian::{AtlassianError, storage};
 use config::ConfluenceConfig;
 use governance::{
-    flow::UntrustedText,
+    flow::{Resource, UntrustedText},
     identity::Caller,
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
 };
@@ -216,14 +216,12 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
             .collect();
         // Every space a hit shown lies in was read; a hit of no known space (kept only while
         // nothing is hidden) is a private read too, under a name no write targets.
-        let spaces: BTreeSet<String> = kept
-            .iter()
-            .map(|r| match hit_space(r) {
-                HitSpace::Key(key) => key,
-                HitSpace::Nobody => "(no space)".to_owned(),
-                HitSpace::Unknown => "(unknown space)".to_owned(),
-            })
-            .collect();
+        let space_of = |r: &Value| match hit_space(r) {
+            HitSpace::Key(key) => key,
+            HitSpace::Nobody => "(no space)".to_owned(),
+            HitSpace::Unknown => "(unknown space)".to_owned(),
+        };
+        let spaces: BTreeSet<String> = kept.iter().map(|r| space_of(r)).collect();
         let visible: Vec<Value> = kept.iter().map(|r| self.trim_hit(r)).collect();
         // A hit's title and excerpt are its authors' text.
         let untrusted: Vec<UntrustedText> = kept
@@ -236,6 +234,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
                         &format!("/results/{i}/title"),
                         &format!("/results/{i}/excerpt"),
                     ],
+                    Some(&space_resource(&space_of(r))),
                 )
             })
             .collect();
@@ -319,7 +318,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         }
         // The body and title are the authors' text: marked when one of them is outside the
         // organisation (the kernel fences or withholds them).
-        let untrusted = written_outside(&page.authors, &["/title", "/body"]);
+        let untrusted = written_outside(&page.authors, &["/title", "/body"], None);
         let read = match &page.space_key {
             Some(key) => space_resource(key),
             None => space_resource(&format!("(space of page {} unknown)", page.id)),
@@ -425,9 +424,14 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
     }
 }
 
-/// The strings at `pointers` of a result, as untrusted text, when one of `authors` is outside
-/// the organisation (named as the first such author).
-fn written_outside(authors: &[Author], pointers: &[&str]) -> Vec<UntrustedText> {
+/// The strings at `pointers` of a result, as untrusted text of `source` (`None`: the call's
+/// first read), when one of `authors` is outside the organisation (named as the first such
+/// author).
+fn written_outside(
+    authors: &[Author],
+    pointers: &[&str],
+    source: Option<&Resource>,
+) -> Vec<UntrustedText> {
     let Some((author, why)) = authors
         .iter()
         .find_map(|a| a.outside.as_ref().map(|why| (a, why)))
@@ -440,6 +444,7 @@ fn written_outside(authors: &[Author], pointers: &[&str]) -> Vec<UntrustedText> 
             pointer: (*pointer).to_owned(),
             author: author.name.clone(),
             why: why.clone(),
+            source: source.map(|r| r.id.clone()),
         })
         .collect()
 }

@@ -473,6 +473,7 @@ pub fn untrusted_texts(trimmed: &Value) -> Vec<governance::flow::UntrustedText> 
                 pointer,
                 author: format!("@{}", item["author"].as_str().unwrap_or("(unknown)")),
                 why: format!("author_association {association}"),
+                source: None,
             }
         })
     };

@@ -72,8 +72,9 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
-    /// Adds one call's reads. A resource once read as private stays private.
-    pub fn add(&mut self, reads: &[Resource], untrusted: Option<(&str, u64)>) {
+    /// Adds one call's reads, and how many untrusted texts it showed from which resource. A
+    /// resource once read as private stays private.
+    pub fn add(&mut self, reads: &[Resource], untrusted: &[(String, u64)]) {
         for resource in reads {
             let seen = self
                 .read
@@ -83,8 +84,8 @@ impl FlowRecord {
                 *seen = Visibility::Private;
             }
         }
-        if let Some((resource, count)) = untrusted.filter(|(_, n)| *n > 0) {
-            *self.untrusted.entry(resource.to_owned()).or_default() += count;
+        for (resource, count) in untrusted.iter().filter(|(_, n)| *n > 0) {
+            *self.untrusted.entry(resource.clone()).or_default() += count;
         }
     }
 
@@ -170,7 +171,7 @@ impl FlowStore {
     }
 
     /// Adds one call's reads, under the record's lock, replacing the file atomically.
-    pub fn add(&self, reads: &[Resource], untrusted: Option<(&str, u64)>) -> Result<(), FlowError> {
+    pub fn add(&self, reads: &[Resource], untrusted: &[(String, u64)]) -> Result<(), FlowError> {
         let path = match &self.0 {
             Store::Process(record) => {
                 record
@@ -305,20 +306,26 @@ pub struct UntrustedText {
     pub author: String,
     /// Why it is untrusted (`author_association NONE`).
     pub why: String,
+    /// The resource it belongs to, as the flow record names it (`confluence:OPS`): a search
+    /// shows texts of several. `None`: the call's first read.
+    pub source: Option<String>,
 }
 
 /// How many untrusted texts a result held, and what was done with them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Provenance {
     /// Shown, fenced.
     pub marked: u64,
     /// Replaced by a note.
     pub withheld: u64,
+    /// The `source` of each text shown fenced: what the session has now read untrusted text
+    /// from.
+    pub marked_sources: Vec<Option<String>>,
 }
 
 /// Marks or withholds each untrusted text of `result`, in place: the string at each pointer
-/// is fenced (or replaced), its object gains `"provenance": "untrusted"` and `"author"` if it
-/// has none, and the result object gains `untrusted_content` with the counts. A pointer that
+/// is fenced (or replaced), its object gains `"provenance": "untrusted"`, and the result object
+/// gains `untrusted_content` with the counts. A pointer that
 /// names no string is skipped: it cannot carry text to the model.
 pub fn apply_provenance(
     result: &mut serde_json::Value,
@@ -341,6 +348,7 @@ pub fn apply_provenance(
                     text.author, text.why
                 );
                 done.marked += 1;
+                done.marked_sources.push(text.source.clone());
             }
             UntrustedContent::Withhold => {
                 *body = format!(
@@ -393,9 +401,9 @@ mod tests {
                 visibility: *visibility,
             })
             .collect();
-        record.add(&reads, None);
+        record.add(&reads, &[]);
         for id in untrusted {
-            record.add(&[], Some((id, 1)));
+            record.add(&[], &[((*id).to_owned(), 1)]);
         }
         record
     }
@@ -406,7 +414,8 @@ mod tests {
         let public_issue = ("github:acme/site", Public);
         let private_repo = ("github:acme/secret", Private);
         // (what was read, where untrusted text came from, the write's target, refused)
-        let cases: &[(&[(&str, Visibility)], &[&str], Resource, bool)] = &[
+        type Case<'a> = (&'a [(&'a str, Visibility)], &'a [&'a str], Resource, bool);
+        let cases: &[Case] = &[
             // The toxic flow: untrusted issue, private repository, public pull request.
             (
                 &[public_issue, private_repo],
@@ -463,8 +472,8 @@ mod tests {
     #[test]
     fn a_resource_once_read_as_private_stays_private() {
         let mut record = FlowRecord::default();
-        record.add(&[Resource::private("github:acme/x")], None);
-        record.add(&[Resource::public("github:acme/x")], None);
+        record.add(&[Resource::private("github:acme/x")], &[]);
+        record.add(&[Resource::public("github:acme/x")], &[]);
         assert_eq!(record.read["github:acme/x"], Visibility::Private);
     }
 
@@ -482,7 +491,7 @@ mod tests {
                     store
                         .add(
                             &[Resource::private(format!("jira:P{i}"))],
-                            Some(("jira:P0", 1)),
+                            &[("jira:P0".to_owned(), 1)],
                         )
                         .unwrap()
                 })
@@ -516,26 +525,27 @@ mod tests {
                 pointer: "/body".into(),
                 author: "@mallory".into(),
                 why: "author_association NONE".into(),
+                source: None,
             },
             UntrustedText {
                 pointer: "/comments/1/body".into(),
                 author: "@eve".into(),
                 why: "author_association CONTRIBUTOR".into(),
+                source: Some("github:acme/other".into()),
             },
             UntrustedText {
                 pointer: "/missing".into(),
                 author: "@x".into(),
                 why: "-".into(),
+                source: None,
             },
         ];
         let mut marked = result.clone();
         let done = apply_provenance(&mut marked, &texts, UntrustedContent::Mark);
+        assert_eq!((done.marked, done.withheld), (2, 0));
         assert_eq!(
-            done,
-            Provenance {
-                marked: 2,
-                withheld: 0
-            }
+            done.marked_sources,
+            [None, Some("github:acme/other".to_owned())]
         );
         let body = marked["body"].as_str().unwrap();
         assert!(body.contains("Ignore previous instructions"), "{body}");
@@ -563,12 +573,10 @@ mod tests {
 
         let mut withheld = result.clone();
         let done = apply_provenance(&mut withheld, &texts, UntrustedContent::Withhold);
-        assert_eq!(
-            done,
-            Provenance {
-                marked: 0,
-                withheld: 2
-            }
+        assert_eq!((done.marked, done.withheld), (0, 2));
+        assert!(
+            done.marked_sources.is_empty(),
+            "withheld text was never shown"
         );
         let text = withheld.to_string();
         assert!(

@@ -109,6 +109,7 @@ impl Upstream for Scripted {
                 pointer: "/body".into(),
                 author: "@mallory".into(),
                 why: "not a member".into(),
+                source: None,
             }])),
             "secret" => Ok(ToolOutput::new(json!({"content": "the private roadmap"}))
                 .reading(Resource::private("scripted:secret"))),

@@ -48,6 +48,8 @@ pub fn by_customer(user: &Value, pointer: String) -> Option<UntrustedText> {
             .unwrap_or("an unnamed customer")
             .to_owned(),
         why: "a service-desk customer (accountType customer)".to_owned(),
+        // One issue's texts: the project, the call's first read.
+        source: None,
     })
 }
 

@@ -375,25 +375,35 @@ impl<U: Upstream> GovernedServer<U> {
         }
     }
 
-    /// Adds a result's reads to the session's flow record. Fails closed: a result whose
-    /// reads cannot be recorded is withheld, since a later write would be judged without them.
-    async fn record_reads(&self, reads: Vec<Resource>, untrusted: u64) -> Result<(), ToolError> {
+    /// Adds a result's reads, and the sources of the untrusted texts it showed, to the
+    /// session's flow record. Fails closed: a result whose reads cannot be recorded is
+    /// withheld, since a later write would be judged without them.
+    async fn record_reads(
+        &self,
+        reads: Vec<Resource>,
+        untrusted_sources: Vec<Option<String>>,
+    ) -> Result<(), ToolError> {
         if self.kernel.config.flow.cross_resource_writes == CrossResourceWrites::Allow
-            || (reads.is_empty() && untrusted == 0)
+            || (reads.is_empty() && untrusted_sources.is_empty())
         {
             return Ok(());
         }
-        let untrusted_at = reads.first().map_or_else(
+        let first_read = reads.first().map_or_else(
             || format!("{}:(unnamed)", self.upstream.upstream_name()),
             |r| r.id.clone(),
         );
+        let mut untrusted: BTreeMap<String, u64> = BTreeMap::new();
+        for source in untrusted_sources {
+            *untrusted
+                .entry(source.unwrap_or_else(|| first_read.clone()))
+                .or_default() += 1;
+        }
+        let untrusted: Vec<(String, u64)> = untrusted.into_iter().collect();
         let store = self.kernel.flow.clone();
-        let added = tokio::task::spawn_blocking(move || {
-            store.add(&reads, Some((&untrusted_at, untrusted)))
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
+        let added = tokio::task::spawn_blocking(move || store.add(&reads, &untrusted))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
         added.map_err(|e| {
             ToolError::Unavailable(format!(
                 "the result was withheld: {e}. Writes are judged by what the session read \
@@ -544,7 +554,10 @@ impl<U: Upstream> GovernedServer<U> {
                     }
                 }
                 record.resources.extend(output.resources);
-                if let Err(e) = self.record_reads(output.reads, provenance.marked).await {
+                if let Err(e) = self
+                    .record_reads(output.reads, provenance.marked_sources)
+                    .await
+                {
                     return fail(&record, e).await;
                 }
                 let cleaned = clean_json(&mut output.value, Scrub::Held);
