@@ -15,8 +15,8 @@ use governance::{
     flow::{CrossResourceWrites, Resource, UntrustedContent, UntrustedText},
     identity::Caller,
     server::{
-        Access, Authorization, GovernedServer, Kernel, ToolError, ToolOutput, ToolSpec, Upstream,
-        parse_args,
+        Access, Authorization, GovernedServer, Kernel, RESULT_BUDGET_BYTES, ToolError, ToolOutput,
+        ToolSpec, Upstream, parse_args,
     },
 };
 use serde_json::{Value, json};
@@ -113,6 +113,12 @@ impl Upstream for Scripted {
             }])),
             "secret" => Ok(ToolOutput::new(json!({"content": "the private roadmap"}))
                 .reading(Resource::private("scripted:secret"))),
+            // `size:N`: a result whose serialized JSON is exactly N bytes.
+            size if size.starts_with("size:") => {
+                let bytes: usize = size["size:".len()..].parse().unwrap();
+                let padding = bytes - r#"{"content":""}"#.len();
+                Ok(ToolOutput::new(json!({"content": "x".repeat(padding)})))
+            }
             "keys" => Ok(ToolOutput::new(json!({
                 "fields": {"summary": "s", "summ\u{200B}ary": "smuggled", "plain": HELD_TOKEN},
             }))),
@@ -868,6 +874,62 @@ async fn writes_are_judged_by_what_the_session_read() {
                 UntrustedContent::Withhold => "untrusted_withheld",
             };
             assert_eq!(event.resources[key], 1, "{case}: the journal counts it");
+        }
+    }
+}
+
+/// A result over the budget reaches the model as a `truncated` note saying how big it was and
+/// how to narrow the call, never in part; the journal records its size. A result at the budget
+/// goes through whole.
+#[tokio::test]
+async fn results_over_the_budget_are_withheld_with_a_truncated_note() {
+    // (size of the upstream's result in bytes, withheld)
+    let cases = [
+        (1_000, false),
+        (RESULT_BUDGET_BYTES, false),
+        (RESULT_BUDGET_BYTES + 1, true),
+        (5 * RESULT_BUDGET_BYTES, true),
+    ];
+    for (i, (bytes, withheld)) in cases.into_iter().enumerate() {
+        let f = fixture(|_, _| {});
+        let result = f
+            .server
+            .governed_call(
+                "scripted_read_thing",
+                json!({"target": format!("size:{bytes}")}),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_ne!(result.is_error, Some(true), "{bytes}: {}", text(&result));
+        let structured = result.structured_content.clone().unwrap();
+        let sent = result.content[0].as_text().unwrap().text.clone();
+        assert!(
+            sent.len() <= RESULT_BUDGET_BYTES,
+            "{bytes}: {} bytes sent",
+            sent.len()
+        );
+        assert_eq!(serde_json::from_str::<Value>(&sent).unwrap(), structured);
+        let events = read_events(&f.journal_dir).unwrap();
+        assert_eq!(events.len(), 1, "case {i}");
+        let resources = &events[0].resources;
+        if withheld {
+            assert_eq!(structured["truncated"], true, "{bytes}: {structured}");
+            assert!(
+                structured.get("content").is_none(),
+                "{bytes}: nothing of it is sent"
+            );
+            let note = structured["note"].as_str().unwrap();
+            assert!(note.contains(&format!("{bytes} bytes")), "{note}");
+            assert!(note.contains(&RESULT_BUDGET_BYTES.to_string()), "{note}");
+            assert!(note.contains("smaller page size"), "{note}");
+            assert_eq!(resources["result_bytes"], json!(bytes));
+            assert_eq!(resources["over_budget"], true);
+            assert_eq!(events[0].result.as_deref(), Some("success"));
+        } else {
+            assert_eq!(sent.len(), bytes, "the whole result is sent");
+            assert!(structured.get("truncated").is_none());
+            assert!(!resources.contains_key("over_budget"), "{resources:?}");
         }
     }
 }

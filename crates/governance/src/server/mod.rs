@@ -30,6 +30,17 @@ pub use transport::{
     serve_stdio, serve_upstream,
 };
 
+/// The most a successful tool result may take, in bytes of its serialized JSON.
+///
+/// Claude Code refuses or cuts an MCP result over `MAX_MCP_OUTPUT_TOKENS` (25,000 tokens by
+/// default), and counts the text block the model gets (the same JSON as `structuredContent`).
+/// Tokens are about four bytes of English prose but nearer three of JSON and code, so the
+/// budget assumes a conservative ~2.5 bytes per token for dense JSON (62,500 bytes) less a
+/// margin: 60,000 bytes. Every server bounds its own results below it, with a `truncated`
+/// marker and the argument that fetches the rest; the pipeline withholds any result over it
+/// as a last line of defence (`over_budget` in the journal).
+pub const RESULT_BUDGET_BYTES: usize = 60_000;
+
 /// One tool as the server declares it.
 #[derive(Debug, Clone)]
 pub struct ToolSpec {

@@ -14,7 +14,7 @@ use rmcp::{
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::{Access, ToolError, ToolSpec, Upstream};
+use super::{Access, RESULT_BUDGET_BYTES, ToolError, ToolSpec, Upstream};
 use crate::{
     audit::{AuditEvent, Journal, Phase, ServerInfo, digest, redact_parameters},
     config::{Config, LoadedConfig},
@@ -561,8 +561,17 @@ impl<U: Upstream> GovernedServer<U> {
                     return fail(&record, e).await;
                 }
                 let cleaned = clean_json(&mut output.value, Scrub::Held);
+                let mut text = serde_json::to_string(&output.value).unwrap_or_default();
+                if text.len() > RESULT_BUDGET_BYTES {
+                    // A safety net: each server bounds its own results below the budget.
+                    record
+                        .resources
+                        .insert("result_bytes".into(), text.len().into());
+                    record.resources.insert("over_budget".into(), true.into());
+                    output.value = over_budget(text.len());
+                    text = serde_json::to_string(&output.value).unwrap_or_default();
+                }
                 let note = self.record_outcome(&record, started, Ok(()), cleaned).await;
-                let text = serde_json::to_string(&output.value).unwrap_or_default();
                 let mut result = CallToolResult::structured(output.value);
                 result.content = vec![Content::text(text)];
                 if let Some(note) = note {
@@ -587,6 +596,19 @@ fn definition(spec: &ToolSpec) -> Tool {
         Tool::new(spec.name, spec.description, spec.input_schema.clone()).annotate(annotations);
     tool.title = Some(spec.title.to_owned());
     tool
+}
+
+/// What the model gets instead of a result of `bytes` bytes, over [`RESULT_BUDGET_BYTES`]:
+/// nothing of it (arbitrary JSON is not cut), and how to ask for less.
+fn over_budget(bytes: usize) -> Value {
+    serde_json::json!({
+        "truncated": true,
+        "note": format!(
+            "The result was {bytes} bytes, over the budget of {RESULT_BUDGET_BYTES} bytes a \
+             result may take in the model's context, so none of it was returned. Narrow the \
+             call: a smaller page size, a narrower range or offset, or a path."
+        ),
+    })
 }
 
 fn error_result(error: &ToolError, note: Option<String>) -> CallToolResult {
