@@ -7,6 +7,7 @@
 //! hidden characters from upstream text, and maps errors to what a user can act on. A server
 //! crate never writes audit events or decides role policy itself.
 
+pub mod budget;
 mod pipeline;
 mod transport;
 
