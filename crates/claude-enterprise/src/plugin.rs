@@ -1,4 +1,4 @@
-//! `claude-enterprise plugin write`: the Claude Code plugin (servers and hooks) as a
+//! `claude-enterprise plugin write`: the Claude Code plugin (servers, hooks and skills) as a
 //! skills-directory plugin, `~/.claude/skills/<name>/`, which Claude Code loads in place.
 //!
 //! The layout is data in `plugin/` at the workspace root, read here with `include_str!` and by
@@ -38,6 +38,43 @@ const FILES: &[(&str, &str)] = &[
     (".claude-plugin/plugin.json", MANIFEST),
     ("README.md", include_str!("../../../plugin/root/README.md")),
     ("LICENSE", LICENSE),
+    // The four agents' skills (Claude Code reads `skills/<name>/SKILL.md`).
+    (
+        "skills/delivery-status/SKILL.md",
+        include_str!("../../../plugin/root/skills/delivery-status/SKILL.md"),
+    ),
+    (
+        "skills/delivery-status/status-template.md",
+        include_str!("../../../plugin/root/skills/delivery-status/status-template.md"),
+    ),
+    (
+        "skills/portfolio-rollup/SKILL.md",
+        include_str!("../../../plugin/root/skills/portfolio-rollup/SKILL.md"),
+    ),
+    (
+        "skills/portfolio-rollup/rollup-template.md",
+        include_str!("../../../plugin/root/skills/portfolio-rollup/rollup-template.md"),
+    ),
+    (
+        "skills/security-review/SKILL.md",
+        include_str!("../../../plugin/root/skills/security-review/SKILL.md"),
+    ),
+    (
+        "skills/security-review/checklist.md",
+        include_str!("../../../plugin/root/skills/security-review/checklist.md"),
+    ),
+    (
+        "skills/security-review/findings-template.md",
+        include_str!("../../../plugin/root/skills/security-review/findings-template.md"),
+    ),
+    (
+        "skills/service-health/SKILL.md",
+        include_str!("../../../plugin/root/skills/service-health/SKILL.md"),
+    ),
+    (
+        "skills/service-health/signals.md",
+        include_str!("../../../plugin/root/skills/service-health/signals.md"),
+    ),
 ];
 
 /// `plugin/layout.json`.

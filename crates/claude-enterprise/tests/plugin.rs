@@ -283,7 +283,11 @@ fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
     assert!(stdout.contains(&dir.display().to_string()), "{stdout}");
 
     let written = files(&dir);
-    let paths: Vec<&str> = written.iter().map(|(p, _, _)| p.as_str()).collect();
+    let paths: Vec<&str> = written
+        .iter()
+        .map(|(p, _, _)| p.as_str())
+        .filter(|p| !p.starts_with("skills/"))
+        .collect();
     assert_eq!(
         paths,
         [
@@ -292,6 +296,19 @@ fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
             "LICENSE",
             "README.md",
             "hooks/hooks.json"
+        ]
+    );
+    let skills: Vec<&str> = written
+        .iter()
+        .filter_map(|(p, _, _)| p.strip_prefix("skills/")?.strip_suffix("/SKILL.md"))
+        .collect();
+    assert_eq!(
+        skills,
+        [
+            "delivery-status",
+            "portfolio-rollup",
+            "security-review",
+            "service-health"
         ]
     );
     for (path, mode, _) in &written {
@@ -328,6 +345,107 @@ fn the_written_plugin_validates_and_claude_connects_to_its_four_servers() {
     assert_validates(&sandbox, &dir);
 
     assert_connected(&sandbox.claude(&["mcp", "list"]));
+}
+
+/// The YAML frontmatter of a SKILL.md, as `key: value` lines (the skills keep each value on
+/// one line).
+fn frontmatter(skill: &str) -> Vec<(String, String)> {
+    let body = skill
+        .strip_prefix("---\n")
+        .expect("SKILL.md opens with frontmatter");
+    let (head, _) = body.split_once("\n---\n").expect("frontmatter closes");
+    head.lines()
+        .map(|line| {
+            let (key, value) = line.split_once(": ").expect("`key: value`");
+            (key.to_owned(), value.trim_matches('"').to_owned())
+        })
+        .collect()
+}
+
+/// Every tool a skill names exists: the names are derived from the servers' own tool tables
+/// (`--tools`), as Claude Code names a skills-dir plugin's tools. A skill pre-approves
+/// (`allowed-tools`) only reads of ours and Claude Code's file tools; our writes, named in the
+/// body, stay behind Claude Code's confirmation.
+#[test]
+fn every_tool_a_skill_names_is_served_and_only_reads_are_pre_approved() {
+    let mut served = std::collections::BTreeMap::new();
+    for (name, binary) in SERVERS {
+        let out = Command::new(server_binary(binary))
+            .arg("--tools")
+            .output()
+            .unwrap();
+        let table: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for tool in table.as_array().unwrap() {
+            let tool_name = tool["name"].as_str().unwrap();
+            served.insert(
+                format!("mcp__plugin_{PLUGIN}_{name}__{tool_name}"),
+                tool["access"].as_str().unwrap().to_owned(),
+            );
+            served.insert(
+                tool_name.to_owned(),
+                tool["access"].as_str().unwrap().to_owned(),
+            );
+        }
+    }
+    let sandbox = Sandbox::new();
+    succeeded(&sandbox.plugin_write(&cli(), &[]));
+    let skills_dir = sandbox.plugin_dir().join("skills");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&skills_dir).unwrap() {
+        let dir = entry.unwrap().path();
+        let skill = std::fs::read_to_string(dir.join("SKILL.md")).unwrap();
+        let fields = frontmatter(&skill);
+        let field = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{}: no `{key}`", dir.display()))
+        };
+        assert_eq!(field("name"), dir.file_name().unwrap().to_str().unwrap());
+        assert!(
+            field("description").len() > 200,
+            "{}: describe when to use it",
+            dir.display()
+        );
+        field("argument-hint");
+        for tool in field("allowed-tools").split(", ") {
+            match served.get(tool) {
+                Some(access) => assert_eq!(access, "read", "{tool} is pre-approved but writes"),
+                None => assert!(
+                    ["Read", "Write", "Grep", "Glob"].contains(&tool),
+                    "{}: allowed tool {tool} is not served",
+                    dir.display()
+                ),
+            }
+        }
+        // Every tool named in the text, in backticks: `github_get_pull_request` or the full
+        // `mcp__plugin_..` name.
+        for named in skill.split('`').skip(1).step_by(2) {
+            let looks_like_ours = named.starts_with("mcp__")
+                || ["github_", "jira_", "confluence_", "aws_"]
+                    .iter()
+                    .any(|p| named.starts_with(p) && !named.contains(' '));
+            if looks_like_ours {
+                assert!(
+                    served.contains_key(named),
+                    "{}: `{named}` is not served",
+                    dir.display()
+                );
+                checked += 1;
+            }
+        }
+        // Supporting files the skill links to are shipped beside it.
+        for link in skill.split("](").skip(1) {
+            let target = link.split(')').next().unwrap();
+            assert!(
+                dir.join(target).is_file(),
+                "{}: {target} missing",
+                dir.display()
+            );
+        }
+    }
+    assert!(checked > 10, "the skills name our tools: {checked}");
 }
 
 /// `claude mcp list` printed every server of the plugin as Connected.
