@@ -21,6 +21,7 @@ use governance::{
     flow::{Resource, Visibility},
     identity::Caller,
     policy::{Decision, PatternError, Patterns, in_scope},
+    server::budget,
     server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
 };
 use serde_json::{Value, json};
@@ -30,8 +31,8 @@ use crate::{
     client::GithubClient,
     names::{FullName, Owner},
     tools::{
-        Call, trim_commit, trim_issue, trim_pr, trim_pr_summary, trim_repo, truncate,
-        untrusted_texts,
+        Call, MAX_CONTENT_BYTES, MAX_ENTRY_BYTES, MAX_LISTING_BYTES, cut_text, item, trim_commit,
+        trim_issue, trim_pr, trim_pr_summary, trim_repo, untrusted_texts,
     },
 };
 
@@ -384,7 +385,7 @@ impl GithubServer {
                 let url = c.url(&segments, &query)?;
                 let what = format!("{}/{}:{}", a.owner, a.repo, a.path);
                 let found = c.get(url, &what).await?;
-                Ok(ToolOutput::new(file_or_directory(&found))
+                Ok(ToolOutput::new(file_or_directory(&found, a.offset))
                     .with_resource("path", a.path.as_str()))
             }
             Call::ListPullRequests(a) => {
@@ -421,7 +422,7 @@ impl GithubServer {
                     &[],
                 )?;
                 let what = format!("pull request {}/{}#{}", a.owner, a.repo, a.pull_number);
-                let pr = trim_pr(&c.get(url, &what).await?);
+                let pr = trim_pr(&c.get(url, &what).await?, a.body_offset);
                 let untrusted = untrusted_texts(&pr);
                 Ok(ToolOutput::new(pr).with_untrusted(untrusted))
             }
@@ -439,13 +440,32 @@ impl GithubServer {
                 let comments = if a.comments == 0 || issue["comments"].as_u64() == Some(0) {
                     Value::Array(Vec::new())
                 } else {
-                    let per_page = a.comments.to_string();
+                    // From comment `comments_from` (1-based): one page of `comments` when it
+                    // starts a page of that size, else the page of 100 that holds it.
+                    let skip = (a.comments_from - 1) as usize;
+                    let (per_page, page, skip) = if skip.is_multiple_of(a.comments as usize) {
+                        (a.comments, skip / a.comments as usize + 1, 0)
+                    } else {
+                        (100, skip / 100 + 1, skip % 100)
+                    };
+                    let (per_page, page) = (per_page.to_string(), page.to_string());
                     let mut comments_path = issue_path.to_vec();
                     comments_path.push("comments");
-                    let url = c.url(&comments_path, &[("per_page", &per_page)])?;
-                    c.get(url, &format!("the comments of {what}")).await?
+                    let mut query = vec![("per_page", per_page.as_str())];
+                    if page != "1" {
+                        query.push(("page", page.as_str()));
+                    }
+                    let url = c.url(&comments_path, &query)?;
+                    let page = c.get(url, &format!("the comments of {what}")).await?;
+                    page.as_array()
+                        .into_iter()
+                        .flatten()
+                        .skip(skip)
+                        .take(a.comments as usize)
+                        .cloned()
+                        .collect()
                 };
-                let trimmed = trim_issue(&issue, &comments);
+                let trimmed = trim_issue(&issue, a.body_offset, &comments, a.comments_from);
                 let untrusted = untrusted_texts(&trimmed);
                 Ok(ToolOutput::new(trimmed)
                     .with_resource("issue_number", a.issue_number)
@@ -557,14 +577,21 @@ pub fn scope_qualifiers(query: &str) -> Vec<(String, String)> {
     found
 }
 
-/// A contents answer, as text (or a note for binary and over-large files) or a listing.
-fn file_or_directory(found: &Value) -> Value {
+/// A contents answer, as text from byte `offset` (or a note for binary and over-large files)
+/// or a listing from entry `offset`; either cut to fit, with `next_offset` for the rest.
+fn file_or_directory(found: &Value, offset: usize) -> Value {
     if let Some(entries) = found.as_array() {
-        let listing: Vec<Value> = entries
+        let mut listing: Vec<Value> = entries
             .iter()
-            .map(|e| json!({"name": e["name"], "path": e["path"], "type": e["type"], "size": e["size"]}))
+            .skip(offset)
+            .map(|e| item(json!({"name": e["name"], "path": e["path"], "type": e["type"], "size": e["size"]}), MAX_ENTRY_BYTES))
             .collect();
-        return json!({"type": "dir", "entries": listing});
+        let left_out = budget::fit_list(&mut listing, MAX_LISTING_BYTES, 0);
+        let next = (left_out > 0).then_some(offset + listing.len());
+        return json!({
+            "type": "dir", "total_entries": entries.len(), "offset": offset,
+            "entries": listing, "truncated": next.is_some(), "next_offset": next,
+        });
     }
     let size = found["size"].as_u64().unwrap_or(0);
     let base =
@@ -583,9 +610,11 @@ fn file_or_directory(found: &Value) -> Value {
     let mut out = base;
     match decoded.map(String::from_utf8) {
         Some(Ok(text)) => {
-            let (content, truncated) = truncate(&text);
+            let (content, next) = cut_text(&text, offset, MAX_CONTENT_BYTES);
+            out["offset"] = offset.min(text.len()).into();
             out["content"] = content.into();
-            out["truncated"] = truncated.into();
+            out["truncated"] = next.is_some().into();
+            out["next_offset"] = next.into();
         }
         Some(Err(_)) => out["note"] = "binary file: content not shown".into(),
         None => {
@@ -642,6 +671,7 @@ mod tests {
         let wrapped = format!("{}\n{}", &encoded[..20], &encoded[20..]);
         let text = file_or_directory(
             &json!({"type": "file", "encoding": "base64", "content": wrapped, "size": 25}),
+            0,
         );
         assert_eq!(text["content"], source);
         assert_eq!(text["truncated"], false);
@@ -660,16 +690,47 @@ mod tests {
             ),
         ];
         for (found, key) in cases {
-            let out = file_or_directory(&found);
+            let out = file_or_directory(&found, 0);
             assert!(out.get(key).is_some(), "{found} -> {out}");
         }
-        let big = file_or_directory(
-            &json!({"type": "file", "encoding": "base64", "content": base64_of(&"x".repeat(150_000))}),
-        );
-        assert_eq!(big["truncated"], true);
-        assert_eq!(
-            big["content"].as_str().unwrap().len(),
-            tools::MAX_TEXT_BYTES
-        );
+        // A big file, read to its end by following `next_offset`.
+        let source = "line \"quoted\"\n".repeat(10_000);
+        let found = json!({"type": "file", "encoding": "base64", "content": base64_of(&source)});
+        let (mut offset, mut whole, mut calls) = (0, String::new(), 0);
+        loop {
+            let out = file_or_directory(&found, offset);
+            calls += 1;
+            assert!(budget::json_len(&out) < governance::server::RESULT_BUDGET_BYTES);
+            whole.push_str(out["content"].as_str().unwrap());
+            match out["next_offset"].as_u64() {
+                Some(next) => {
+                    assert_eq!(out["truncated"], true);
+                    offset = next as usize;
+                }
+                None => {
+                    assert_eq!(out["truncated"], false);
+                    break;
+                }
+            }
+        }
+        assert_eq!(whole, source);
+        assert!(calls > 3, "{calls}");
+        // A big directory, the same way.
+        let entries: Vec<Value> = (0..1000)
+            .map(|i| json!({"name": format!("file-{i}.rs"), "path": format!("src/some/deep/dir/file-{i}.rs"), "type": "file", "size": i}))
+            .collect();
+        let (mut offset, mut seen) = (0, 0);
+        loop {
+            let out = file_or_directory(&Value::Array(entries.clone()), offset);
+            assert!(budget::json_len(&out) < governance::server::RESULT_BUDGET_BYTES);
+            let listed = out["entries"].as_array().unwrap();
+            assert_eq!(listed[0]["name"], format!("file-{seen}.rs"));
+            seen += listed.len();
+            match out["next_offset"].as_u64() {
+                Some(next) => offset = next as usize,
+                None => break,
+            }
+        }
+        assert_eq!(seen, 1000);
     }
 }

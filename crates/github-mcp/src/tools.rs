@@ -4,19 +4,42 @@
 //! There is deliberately no push, merge or delete tool: changes reach a repository only as a
 //! pull request a human merges.
 
-use governance::server::{Access, ToolError, ToolSpec};
+use governance::server::{Access, ToolError, ToolSpec, budget};
 
 use crate::names::{Author, FullName, GitRef, Head, Owner, RepoName, RepoPath, Timestamp};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// Largest page a list tool asks for.
-pub const MAX_PER_PAGE: u32 = 100;
+// Every result stays inside `governance::server::RESULT_BUDGET_BYTES` (60,000 bytes of
+// serialized JSON) by the bounds below, counted in serialized bytes
+// (`governance::server::budget`), each with a `truncated` marker and the argument that fetches
+// the rest.
+
+/// Largest page a list tool asks for: with items of at most [`MAX_ITEM_BYTES`], a page fits.
+pub const MAX_PER_PAGE: u32 = 50;
 /// Highest page a list tool may ask for: beyond it, narrow the query.
 pub const MAX_PAGE: u32 = 50;
-/// Longest text (file contents, bodies) returned, in bytes.
-pub const MAX_TEXT_BYTES: usize = 100_000;
+/// Most comments one `github_get_issue` asks GitHub for.
+pub const MAX_COMMENTS: u32 = 100;
+/// One list item (a repository, pull request or commit) in serialized bytes: longer texts are
+/// shortened and the item marked `truncated` (the get tools show them whole).
+pub const MAX_ITEM_BYTES: usize = 1_000;
+/// A file's content per call; `offset` reads on from `next_offset`.
+pub const MAX_CONTENT_BYTES: usize = 40_000;
+/// A directory listing per call; `offset` (an entry index) reads on from `next_offset`.
+pub const MAX_LISTING_BYTES: usize = 50_000;
+/// One directory entry.
+pub const MAX_ENTRY_BYTES: usize = 600;
+/// A pull request's description per call; `body_offset` reads on from `body_next_offset`.
+pub const MAX_PR_BODY_BYTES: usize = 40_000;
+/// An issue's body per call; `body_offset` reads on from `body_next_offset`.
+pub const MAX_ISSUE_BODY_BYTES: usize = 20_000;
+/// All comments shown by one `github_get_issue`, with what marking each as untrusted may add;
+/// `comments_from` reads on from `next_comments_from`.
+pub const MAX_COMMENTS_BYTES: usize = 28_000;
+/// One comment's body (a longer one is cut: `body_truncated`).
+pub const MAX_COMMENT_BYTES: usize = 10_000;
 /// Longest body accepted for a pull request or comment (GitHub's own limit is 65,536 chars).
 pub const MAX_BODY_CHARS: usize = 65_536;
 /// Longest search query (GitHub's own limit).
@@ -37,7 +60,7 @@ pub struct SearchRepositories {
     /// characters). `repo:`, `org:` and `user:` qualifiers must name what your read scope
     /// allows; hits outside it are left out.
     pub query: String,
-    /// Results per page (1-100, default 30).
+    /// Results per page (1-50, default 30).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
     /// Page number (1-50, default 1).
@@ -60,6 +83,10 @@ pub struct GetFileContents {
     /// Branch, tag or commit SHA; default branch when omitted.
     #[serde(default, rename = "ref")]
     pub git_ref: Option<GitRef>,
+    /// Where to start: for a file, a byte offset (a file cut short answers `next_offset`);
+    /// for a directory, the first entry to list, counted from 0.
+    #[serde(default)]
+    pub offset: usize,
 }
 
 /// List pull requests.
@@ -79,7 +106,7 @@ pub struct ListPullRequests {
     /// Filter by head, `user:branch`.
     #[serde(default)]
     pub head: Option<Head>,
-    /// Results per page (1-100, default 30).
+    /// Results per page (1-50, default 30).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
     /// Page number (1-50, default 1).
@@ -120,6 +147,10 @@ pub struct GetPullRequest {
     pub repo: RepoName,
     /// Pull request number.
     pub pull_number: u64,
+    /// Byte offset in the description to start at (a description cut short answers
+    /// `body_next_offset`).
+    #[serde(default)]
+    pub body_offset: usize,
 }
 
 /// Read one issue (or a pull request's conversation) with its comments.
@@ -132,9 +163,16 @@ pub struct GetIssue {
     pub repo: RepoName,
     /// Issue (or pull request) number.
     pub issue_number: u64,
-    /// How many comments to include, oldest first (0-100, default 30).
+    /// How many comments to include, oldest first (0-100, default 30; fewer when they would
+    /// not fit, see `next_comments_from`).
     #[serde(default = "default_per_page")]
     pub comments: u32,
+    /// The first comment to include, counted from 1 (default 1).
+    #[serde(default = "default_page")]
+    pub comments_from: u32,
+    /// Byte offset in the body to start at (a body cut short answers `body_next_offset`).
+    #[serde(default)]
+    pub body_offset: usize,
 }
 
 /// Open a pull request.
@@ -193,7 +231,7 @@ pub struct ListCommits {
     /// Only commits after this RFC 3339 time, e.g. `2026-01-13T10:30:00Z`.
     #[serde(default)]
     pub since: Option<Timestamp>,
-    /// Results per page (1-100, default 30).
+    /// Results per page (1-50, default 30).
     #[serde(default = "default_per_page")]
     pub per_page: u32,
     /// Page number (1-50, default 1).
@@ -235,7 +273,8 @@ pub fn specs() -> Vec<ToolSpec> {
         ToolSpec::new::<GetFileContents>(
             "github_get_file_contents",
             "Get file contents",
-            "Read a file (UTF-8 text, up to 100 kB) or list a directory of a repository, at a \
+            "Read a file (UTF-8 text, 40 kB per call: a longer one answers `truncated` and \
+             `next_offset`, to pass as `offset`) or list a directory of a repository, at a \
              branch, tag or commit.",
             Access::Read,
         ),
@@ -248,7 +287,8 @@ pub fn specs() -> Vec<ToolSpec> {
         ToolSpec::new::<GetPullRequest>(
             "github_get_pull_request",
             "Get pull request",
-            "Get one pull request: state, branches, author, description, size and review status.",
+            "Get one pull request: state, branches, author, description, size and review status. \
+             A long description is cut (`body_truncated`); `body_offset` reads on.",
             Access::Read,
         ),
         ToolSpec::new::<GetIssue>(
@@ -256,7 +296,8 @@ pub fn specs() -> Vec<ToolSpec> {
             "Get issue",
             "Get one issue (or a pull request's conversation): title, state, author, body, \
              labels and its comments. Text by authors outside the organisation is marked as \
-             untrusted.",
+             untrusted. A long body is cut (`body_truncated`; `body_offset` reads on); comments \
+             that do not fit are left for `comments_from` (`next_comments_from`).",
             Access::Read,
         ),
         ToolSpec::new::<CreatePullRequest>(
@@ -336,10 +377,11 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         {
             invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
         }
-        Call::GetIssue(a) if a.comments > MAX_PER_PAGE => invalid(format!(
-            "comments must be 0-{MAX_PER_PAGE}, not {}",
+        Call::GetIssue(a) if a.comments > MAX_COMMENTS => invalid(format!(
+            "comments must be 0-{MAX_COMMENTS}, not {}",
             a.comments
         )),
+        Call::GetIssue(a) if a.comments_from == 0 => invalid("comments_from counts from 1".into()),
         Call::AddComment(a) if a.body.trim().is_empty() => invalid("body must not be empty".into()),
         Call::AddComment(a) if a.body.chars().count() > MAX_BODY_CHARS => {
             invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
@@ -372,15 +414,17 @@ impl Call {
 }
 
 /// Cuts `text` to [`MAX_TEXT_BYTES`] on a character boundary; says whether it cut.
-pub fn truncate(text: &str) -> (String, bool) {
-    if text.len() <= MAX_TEXT_BYTES {
-        return (text.to_owned(), false);
-    }
-    let mut end = MAX_TEXT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_owned(), true)
+/// `text` from byte `offset`, within `max` serialized bytes: what is kept and where the rest
+/// starts, if anything is left.
+pub fn cut_text(text: &str, offset: usize, max: usize) -> (String, Option<usize>) {
+    let (kept, next) = budget::cut(text, offset, max);
+    (kept.to_owned(), next)
+}
+
+/// A list item bounded to `max` serialized bytes.
+pub fn item(mut value: Value, max: usize) -> Value {
+    budget::fit_item(&mut value, max);
+    value
 }
 
 fn login(v: &Value) -> Value {
@@ -389,25 +433,36 @@ fn login(v: &Value) -> Value {
 
 /// A repository search hit or repository, trimmed.
 pub fn trim_repo(r: &Value) -> Value {
-    json!({
-        "full_name": r["full_name"], "description": r["description"], "private": r["private"],
-        "archived": r["archived"], "language": r["language"], "stars": r["stargazers_count"],
-        "default_branch": r["default_branch"], "updated_at": r["updated_at"], "url": r["html_url"],
-    })
+    item(
+        json!({
+            "full_name": r["full_name"], "description": r["description"], "private": r["private"],
+            "archived": r["archived"], "language": r["language"], "stars": r["stargazers_count"],
+            "default_branch": r["default_branch"], "updated_at": r["updated_at"], "url": r["html_url"],
+        }),
+        MAX_ITEM_BYTES,
+    )
 }
 
 /// A pull request in a list, trimmed.
 pub fn trim_pr_summary(p: &Value) -> Value {
-    json!({
-        "number": p["number"], "title": p["title"], "state": p["state"], "draft": p["draft"],
-        "author": login(&p["user"]), "head": p["head"]["ref"], "base": p["base"]["ref"],
-        "created_at": p["created_at"], "updated_at": p["updated_at"], "url": p["html_url"],
-    })
+    item(
+        json!({
+            "number": p["number"], "title": p["title"], "state": p["state"], "draft": p["draft"],
+            "author": login(&p["user"]), "head": p["head"]["ref"], "base": p["base"]["ref"],
+            "created_at": p["created_at"], "updated_at": p["updated_at"], "url": p["html_url"],
+        }),
+        MAX_ITEM_BYTES,
+    )
 }
 
 /// A full pull request, trimmed.
-pub fn trim_pr(p: &Value) -> Value {
-    let (body, body_truncated) = truncate(p["body"].as_str().unwrap_or(""));
+/// A pull request, its description from byte `body_offset`.
+pub fn trim_pr(p: &Value, body_offset: usize) -> Value {
+    let (body, body_next) = cut_text(
+        p["body"].as_str().unwrap_or(""),
+        body_offset,
+        MAX_PR_BODY_BYTES,
+    );
     let names = |list: &Value, key: &str| -> Value {
         list.as_array()
             .map(|items| items.iter().map(|i| i[key].clone()).collect())
@@ -418,7 +473,8 @@ pub fn trim_pr(p: &Value) -> Value {
         "merged": p["merged"], "mergeable": p["mergeable"], "mergeable_state": p["mergeable_state"],
         "author": login(&p["user"]), "author_association": p["author_association"],
         "head": p["head"]["ref"], "head_sha": p["head"]["sha"],
-        "base": p["base"]["ref"], "body": body, "body_truncated": body_truncated,
+        "base": p["base"]["ref"], "body": body, "body_truncated": body_next.is_some(),
+        "body_next_offset": body_next,
         "labels": names(&p["labels"], "name"),
         "requested_reviewers": names(&p["requested_reviewers"], "login"),
         "commits": p["commits"], "additions": p["additions"], "deletions": p["deletions"],
@@ -429,36 +485,54 @@ pub fn trim_pr(p: &Value) -> Value {
 }
 
 /// An issue and (some of) its comments, trimmed.
-pub fn trim_issue(issue: &Value, comments: &Value) -> Value {
-    let (body, body_truncated) = truncate(issue["body"].as_str().unwrap_or(""));
-    let comments: Vec<Value> = comments
+/// An issue, its body from byte `body_offset`, and those of `comments` (the first being
+/// number `comments_from`) that fit in [`MAX_COMMENTS_BYTES`].
+pub fn trim_issue(
+    issue: &Value,
+    body_offset: usize,
+    comments: &Value,
+    comments_from: u32,
+) -> Value {
+    let (body, body_next) = cut_text(
+        issue["body"].as_str().unwrap_or(""),
+        body_offset,
+        MAX_ISSUE_BODY_BYTES,
+    );
+    let mut comments: Vec<Value> = comments
         .as_array()
         .into_iter()
         .flatten()
         .map(|c| {
-            let (body, truncated) = truncate(c["body"].as_str().unwrap_or(""));
+            let (body, next) = cut_text(c["body"].as_str().unwrap_or(""), 0, MAX_COMMENT_BYTES);
             json!({
                 "id": c["id"], "author": login(&c["user"]),
                 "author_association": c["author_association"], "body": body,
-                "body_truncated": truncated, "created_at": c["created_at"],
+                "body_truncated": next.is_some(), "created_at": c["created_at"],
             })
         })
         .collect();
+    let left_out = budget::fit_list(
+        &mut comments,
+        MAX_COMMENTS_BYTES,
+        budget::MARK_OVERHEAD_BYTES,
+    );
+    let from = u64::from(comments_from.max(1));
+    let next = from + comments.len() as u64;
+    let total = issue["comments"].as_u64().unwrap_or(0);
+    let more = left_out > 0 || (!comments.is_empty() && next <= total);
     json!({
         "number": issue["number"], "title": issue["title"], "state": issue["state"],
         "author": login(&issue["user"]), "author_association": issue["author_association"],
-        "body": body, "body_truncated": body_truncated,
+        "body": body, "body_truncated": body_next.is_some(), "body_next_offset": body_next,
         "labels": issue["labels"].as_array().map(|l| l.iter().map(|i| i["name"].clone()).collect::<Vec<_>>()),
         "is_pull_request": issue.get("pull_request").is_some_and(|p| !p.is_null()),
-        "comments_total": issue["comments"], "comments_shown": comments.len(),
+        "comments_total": issue["comments"], "comments_from": from,
+        "comments_shown": comments.len(), "comments_truncated": more,
+        "next_comments_from": more.then_some(next),
         "comments": comments, "created_at": issue["created_at"], "url": issue["html_url"],
     })
 }
 
-/// Who counts as inside the organisation: GitHub's `author_association` of the repository's
-/// owner, a member of its organisation, or an invited collaborator. Everyone else (contributors
-/// of merged pull requests, first-timers, `NONE`, and an answer without the field) wrote from
-/// outside.
 const TRUSTED_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
 
 /// The bodies of a trimmed issue or pull request (and its comments) written from outside the
@@ -491,10 +565,12 @@ pub fn untrusted_texts(trimmed: &Value) -> Vec<governance::flow::UntrustedText> 
 /// A commit in a list, trimmed.
 pub fn trim_commit(c: &Value) -> Value {
     let message = c["commit"]["message"].as_str().unwrap_or("");
-    let (message, _) = truncate(message);
-    json!({
-        "sha": c["sha"], "message": message,
-        "author": c["author"]["login"].as_str().map(Value::from).unwrap_or_else(|| c["commit"]["author"]["name"].clone()),
-        "date": c["commit"]["author"]["date"], "url": c["html_url"],
-    })
+    item(
+        json!({
+            "sha": c["sha"], "message": message,
+            "author": c["author"]["login"].as_str().map(Value::from).unwrap_or_else(|| c["commit"]["author"]["name"].clone()),
+            "date": c["commit"]["author"]["date"], "url": c["html_url"],
+        }),
+        MAX_ITEM_BYTES,
+    )
 }

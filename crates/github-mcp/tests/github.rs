@@ -12,6 +12,24 @@ use support::{GithubSandbox, RecordingProxy, Sandbox, github_prism, result_text}
 
 const TOKEN: &str = "ghp_TESTTOKEN0123456789abcdefghijklmnopqrst";
 
+/// A result's text (what the model reads) fits the kernel's budget.
+fn assert_within_budget(tool: &str, result: &Value) {
+    let bytes = result_text(result).len();
+    assert!(
+        bytes <= governance::server::RESULT_BUDGET_BYTES,
+        "{tool}: {bytes} bytes, over the budget"
+    );
+    let structured = &result["structuredContent"];
+    let withheld = structured.get("truncated").is_some()
+        && structured.get("note").is_some()
+        && structured.as_object().is_some_and(|o| o.len() == 2);
+    assert!(
+        !withheld,
+        "{tool}: the kernel's safety net withheld the result: {}",
+        result_text(result)
+    );
+}
+
 fn setup(config: &str) -> (Sandbox, RecordingProxy) {
     (Sandbox::new(config), RecordingProxy::start(github_prism()))
 }
@@ -121,6 +139,7 @@ fn every_tool_speaks_githubs_api() {
             &text, structured,
             "{tool}: text and structured content agree"
         );
+        assert_within_budget(tool, &result);
     }
     proxy.assert_no_violations();
     let sent = proxy.requests();
@@ -553,4 +572,159 @@ fn chrono_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// Answers bigger than the budget come in parts, each within it, marked `truncated`, with the
+/// argument that reads on: a file (`offset`), a pull request's description (`body_offset`), an
+/// issue's body (`body_offset`) and comments (`comments_from`).
+#[test]
+fn big_answers_come_in_parts_within_the_budget() {
+    use base64::Engine;
+    let (sandbox, proxy) = setup("");
+    let mut server = sandbox.github(proxy.url(), Some(TOKEN));
+    server.initialize();
+    let json_type = [("content-type", "application/json")];
+
+    // A 150 kB file of quotes and line breaks (each twice its size in JSON), read to the end.
+    let source = "let s = \"quoted\";\n\tindented é\n".repeat(4_500);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&source);
+    let file = json!({"type": "file", "encoding": "base64", "content": encoded,
+        "size": source.len(), "path": "big.rs", "sha": "abc"});
+    let (mut offset, mut whole, mut parts) = (0u64, String::new(), 0);
+    loop {
+        proxy.inject(
+            "/repos/octo/hello/contents/big.rs",
+            200,
+            &json_type,
+            &file.to_string(),
+            1,
+        );
+        let r = server.call(
+            "github_get_file_contents",
+            json!({"owner": "octo", "repo": "hello", "path": "big.rs", "offset": offset}),
+        );
+        assert_within_budget("github_get_file_contents", &r);
+        let out = &r["structuredContent"];
+        whole.push_str(out["content"].as_str().unwrap());
+        parts += 1;
+        match out["next_offset"].as_u64() {
+            Some(next) => {
+                assert_eq!(out["truncated"], true, "{out}");
+                assert!(next > offset);
+                offset = next;
+            }
+            None => {
+                assert_eq!(out["truncated"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(whole, source, "the parts make the file");
+    assert!(parts >= 4, "{parts} parts");
+
+    // A pull request with GitHub's longest description.
+    let body = "é\"".repeat(32_768);
+    let pr = json!({"number": 2, "title": "Big", "state": "open", "body": body,
+        "user": {"login": "octocat"}, "author_association": "MEMBER",
+        "head": {"ref": "f", "sha": "1"}, "base": {"ref": "main"}});
+    let (mut offset, mut whole) = (0u64, String::new());
+    loop {
+        proxy.inject(
+            "/repos/octo/hello/pulls/2",
+            200,
+            &json_type,
+            &pr.to_string(),
+            1,
+        );
+        let r = server.call(
+            "github_get_pull_request",
+            json!({"owner": "octo", "repo": "hello", "pull_number": 2, "body_offset": offset}),
+        );
+        assert_within_budget("github_get_pull_request", &r);
+        let out = &r["structuredContent"];
+        whole.push_str(out["body"].as_str().unwrap());
+        match out["body_next_offset"].as_u64() {
+            Some(next) => {
+                assert_eq!(out["body_truncated"], true);
+                offset = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(whole, body);
+
+    // An issue with a long body and 150 long comments by an outsider, each marked untrusted.
+    let issue = json!({"number": 9, "title": "Big", "state": "open", "body": "b".repeat(70_000),
+        "user": {"login": "octocat"}, "author_association": "MEMBER", "comments": 150});
+    let comments: Vec<Value> = (1..=100)
+        .map(|i| json!({"id": i, "user": {"login": "mallory"}, "author_association": "NONE",
+            "body": format!("comment {i} {}", "c".repeat(4_000)), "created_at": "2026-01-01T00:00:00Z"}))
+        .collect();
+    let comments = Value::Array(comments).to_string();
+    proxy.inject(
+        "/repos/octo/hello/issues/9/comments",
+        200,
+        &json_type,
+        &comments,
+        1,
+    );
+    proxy.inject(
+        "/repos/octo/hello/issues/9",
+        200,
+        &json_type,
+        &issue.to_string(),
+        1,
+    );
+    let r = server.call(
+        "github_get_issue",
+        json!({"owner": "octo", "repo": "hello", "issue_number": 9, "comments": 100}),
+    );
+    assert_within_budget("github_get_issue", &r);
+    let out = &r["structuredContent"];
+    assert_eq!(out["body_truncated"], true, "{out}");
+    let next_body = out["body_next_offset"].as_u64().unwrap();
+    assert_eq!(out["comments_truncated"], true);
+    let shown = out["comments_shown"].as_u64().unwrap();
+    assert!((1..100).contains(&shown), "{shown}");
+    assert_eq!(out["comments"].as_array().unwrap().len() as u64, shown);
+    assert_eq!(out["untrusted_content"]["marked"], json!(shown));
+    let from = out["next_comments_from"].as_u64().unwrap();
+    assert_eq!(from, shown + 1);
+    proxy.inject(
+        "/repos/octo/hello/issues/9/comments",
+        200,
+        &json_type,
+        &comments,
+        1,
+    );
+    proxy.inject(
+        "/repos/octo/hello/issues/9",
+        200,
+        &json_type,
+        &issue.to_string(),
+        1,
+    );
+    let r = server.call(
+        "github_get_issue",
+        json!({"owner": "octo", "repo": "hello", "issue_number": 9, "comments": 100,
+            "comments_from": from, "body_offset": next_body}),
+    );
+    assert_within_budget("github_get_issue", &r);
+    let out = &r["structuredContent"];
+    // The body reads on from where the first call stopped.
+    assert_eq!(out["body_truncated"], true);
+    assert_eq!(out["body_next_offset"], json!(2 * next_body));
+    let first = out["comments"][0]["body"].as_str().unwrap();
+    assert!(first.contains(&format!("comment {from} ")), "{first}");
+    let shown = out["comments_shown"].as_u64().unwrap();
+    assert!(shown > 0);
+    assert_eq!(out["next_comments_from"], json!(from + shown));
+    let asked = proxy.requests_to("GET", "/repos/octo/hello/issues/9/comments");
+    assert!(
+        asked.last().unwrap().path.contains("per_page=100"),
+        "{:?}",
+        asked.last().unwrap().path
+    );
+    let journal = sandbox.journal();
+    assert!(journal.iter().all(|e| e.get("over_budget").is_none()));
 }

@@ -135,7 +135,7 @@ fn check_client_run(lines: &[Value], expect_version: Option<&str>) {
     let schema_errors = [
         (&lines[8], "invalid type: string \"one\", expected u64"),
         (&lines[9], "missing field `repo`"),
-        (&lines[10], "per_page must be 1-100"),
+        (&lines[10], "per_page must be 1-50"),
     ];
     for (line, expected) in schema_errors {
         assert_eq!(line["result"]["isError"], json!(true), "{line}");

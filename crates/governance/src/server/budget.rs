@@ -73,14 +73,19 @@ pub fn fit_item(item: &mut Value, max: usize) {
     }
 }
 
-/// Keeps the leading items of `items` whose serialized sizes add up to at most `max` bytes;
-/// answers how many were dropped.
-pub fn fit_list(items: &mut Vec<Value>, max: usize) -> usize {
+/// The most the kernel adds to a result for each untrusted text it marks
+/// (`trust.untrusted_content`): the fence with its nonce, the author and the reason, and the
+/// `provenance` key. A server reserves it per item that may be marked.
+pub const MARK_OVERHEAD_BYTES: usize = 400;
+
+/// Keeps the leading items of `items` whose serialized sizes, each with `extra` bytes more
+/// (say [`MARK_OVERHEAD_BYTES`]), add up to at most `max` bytes; answers how many were dropped.
+pub fn fit_list(items: &mut Vec<Value>, max: usize, extra: usize) -> usize {
     let mut used = 2;
     let keep = items
         .iter()
         .take_while(|item| {
-            used += json_len(item) + 1;
+            used += json_len(item) + 1 + extra;
             used <= max
         })
         .count();
@@ -147,8 +152,9 @@ mod tests {
         let mut items: Vec<Value> = (0..10)
             .map(|i| json!({"i": i, "pad": "x".repeat(90)}))
             .collect();
-        let dropped = fit_list(&mut items, 450);
+        let dropped = fit_list(&mut items, 450, 0);
         assert_eq!((items.len(), dropped), (4, 6));
-        assert!(json_len(&Value::Array(items)) <= 450);
+        assert!(json_len(&Value::Array(items.clone())) <= 450);
+        assert_eq!(fit_list(&mut items, 450, 100), 2);
     }
 }
