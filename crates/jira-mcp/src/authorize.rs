@@ -118,10 +118,12 @@ impl JiraServer {
             Call::GetBoard(GetBoard {
                 board_id,
                 max_issues,
+                start_at,
             }) => Ok((
                 Step::GetBoard {
                     board_id,
                     max_issues,
+                    start_at,
                 },
                 meta,
             )),

@@ -7,7 +7,7 @@
 
 use governance::{
     policy::Decision,
-    server::{ToolError, ToolOutput},
+    server::{ToolError, ToolOutput, budget},
 };
 use serde_json::{Map, Value, json};
 
@@ -134,6 +134,15 @@ impl JiraServer {
             value["total"] = found["total"].clone();
         }
         masked += ctx.mask(&mut value["issues"]);
+        // Each issue of the page an equal share.
+        let share = tools::SEARCH_BYTES / issues_shown(&value["issues"]);
+        let shortened = fit_each(&mut value["issues"], share);
+        if shortened > 0 {
+            value["truncated_issues"] = shortened.into();
+            value["note"] = "issues marked truncated were shortened to fit; jira_get_issue shows \
+                             one whole"
+                .into();
+        }
         Ok(reading_projects(masked_output(value, masked), &keys))
     }
 
@@ -203,6 +212,16 @@ impl JiraServer {
             }
         }
         value["description"] = read_document(&f["description"]);
+        if let Some(text) = value["description"].as_str() {
+            let (kept, next) = budget::cut(text, a.description_offset, tools::DESCRIPTION_BYTES);
+            let kept = kept.to_owned();
+            if next.is_some() || a.description_offset > 0 {
+                value["description_offset"] = a.description_offset.into();
+                value["description_truncated"] = next.is_some().into();
+                value["description_next_offset"] = next.into();
+            }
+            value["description"] = kept.into();
+        }
         let comments = f["comment"]["comments"]
             .as_array()
             .cloned()
@@ -210,12 +229,40 @@ impl JiraServer {
         let total = f["comment"]["total"]
             .as_u64()
             .unwrap_or(comments.len() as u64);
-        let shown: Vec<&Value> = comments
+        let skip = (a.comments_skip as usize).min(comments.len());
+        let mut shown: Vec<&Value> = comments[..comments.len() - skip]
             .iter()
             .rev()
             .take(a.comments as usize)
             .rev()
             .collect();
+        let bodies: Vec<(Value, bool)> = shown
+            .iter()
+            .map(|c| {
+                let body = read_document(&c["body"]);
+                match body.as_str() {
+                    Some(text) => {
+                        let (kept, next) = budget::cut(text, 0, tools::COMMENT_BYTES);
+                        (kept.into(), next.is_some())
+                    }
+                    None => (body, false),
+                }
+            })
+            .collect();
+        // The most recent comments that fit, each with what marking it untrusted may add.
+        let mut used = 0;
+        let fit = bodies
+            .iter()
+            .rev()
+            .take_while(|(body, _)| {
+                used += budget::json_len(body) + 200 + budget::MARK_OVERHEAD_BYTES;
+                used <= tools::COMMENTS_BYTES
+            })
+            .count();
+        let left_out = shown.len() - fit;
+        shown.drain(..left_out);
+        let bodies = &bodies[left_out..];
+        let older = comments.len() - skip - shown.len();
         // Text written outside the organisation, by where it sits in the result: the comments
         // of portal customers, and the description (and summary) when a customer reported
         // the issue.
@@ -229,16 +276,37 @@ impl JiraServer {
         }
         let recent: Vec<Value> = shown
             .iter()
-            .map(|c| {
-                json!({
+            .zip(bodies)
+            .map(|(c, (body, cut))| {
+                let mut comment = json!({
                     "id": c["id"],
                     "author": person(&c["author"]),
                     "created": c["created"],
-                    "body": read_document(&c["body"]),
-                })
+                    "body": body,
+                });
+                if *cut {
+                    comment["body_truncated"] = true.into();
+                }
+                comment
             })
             .collect();
         value["comments"] = json!({"total": total, "recent": recent});
+        if left_out > 0 || (older > 0 && a.comments > 0) {
+            // Older comments than those shown: `comments_skip` reads them.
+            value["comments"]["truncated"] = true.into();
+            value["comments"]["next_comments_skip"] = (skip + shown.len()).into();
+        }
+        if value["fields"].is_object() {
+            let before = budget::json_len(&value["fields"]);
+            budget::fit_item_keeping(
+                &mut value["fields"],
+                tools::EXTRA_FIELDS_BYTES,
+                &[crate::MASK],
+            );
+            if budget::json_len(&value["fields"]) < before {
+                value["note"] = "extra fields were shortened to fit; ask for fewer `fields`".into();
+            }
+        }
         if let Some(base) = &self.client.site().base_url {
             value["url"] = format!(
                 "{}/browse/{}",
@@ -437,24 +505,43 @@ impl JiraServer {
                 .map(|v| v["name"].clone())
                 .collect()
         };
-        Ok(ToolOutput::new(json!({
+        let mut value = json!({
             "key": project["key"],
             "name": project["name"],
             "description": project["description"],
             "lead": person(&project["lead"]),
             "type": project["projectTypeKey"],
-            "issue_types": names(&project["issueTypes"]),
-            "components": names(&project["components"]),
             "url": project["url"],
-        }))
-        .with_resource("project", answered.to_owned())
-        .reading(project_resource(answered)))
+        });
+        if let Some(text) = project["description"].as_str() {
+            let (kept, next) = budget::cut(text, 0, tools::PROJECT_PART_BYTES);
+            if next.is_some() {
+                value["description"] = kept.into();
+                value["description_truncated"] = true.into();
+            }
+        }
+        for (key, list) in [
+            ("issue_types", names(&project["issueTypes"])),
+            ("components", names(&project["components"])),
+        ] {
+            let mut list = list;
+            let total = list.len();
+            if budget::fit_list(&mut list, tools::PROJECT_PART_BYTES, 0) > 0 {
+                value[format!("{key}_truncated")] = true.into();
+                value[format!("{key}_total")] = total.into();
+            }
+            value[key] = list.into();
+        }
+        Ok(ToolOutput::new(value)
+            .with_resource("project", answered.to_owned())
+            .reading(project_resource(answered)))
     }
 
     pub(crate) async fn get_board(
         &self,
         board_id: u64,
         max_issues: u32,
+        start_at: u32,
         ctx: &Context,
     ) -> Result<ToolOutput, ToolError> {
         let base = format!("/rest/agile/1.0/board/{board_id}");
@@ -516,12 +603,21 @@ impl JiraServer {
             })
         };
         let active: Vec<&Value> = sprints.iter().filter(|s| s["state"] == "active").collect();
-        value["active_sprints"] = active.iter().map(|s| trimmed(s)).collect();
-        value["future_sprints"] = sprints
-            .iter()
-            .filter(|s| s["state"] == "future")
-            .map(trimmed)
-            .collect();
+        let future: Vec<&Value> = sprints.iter().filter(|s| s["state"] == "future").collect();
+        for (key, list) in [("active_sprints", &active), ("future_sprints", &future)] {
+            let mut list: Vec<Value> = list
+                .iter()
+                .map(|s| {
+                    let mut s = trimmed(s);
+                    budget::fit_item(&mut s, 1_000);
+                    s
+                })
+                .collect();
+            if budget::fit_list(&mut list, tools::SPRINTS_BYTES, 0) > 0 {
+                value[format!("{key}_truncated")] = true.into();
+            }
+            value[key] = list.into();
+        }
         if let Some(sprint) = active.first()
             && max_issues > 0
         {
@@ -531,7 +627,10 @@ impl JiraServer {
                     &format!("{base}/sprint/{}/issue", sprint["id"]),
                     // No `fields` list: the agile spec types it as an array of objects, which
                     // no client can send; Jira then returns the navigable fields.
-                    &[("maxResults", max_issues.to_string())],
+                    &[
+                        ("startAt", start_at.to_string()),
+                        ("maxResults", max_issues.to_string()),
+                    ],
                     &format!(
                         "the issues of sprint {}",
                         sprint["name"].as_str().unwrap_or("")
@@ -552,9 +651,22 @@ impl JiraServer {
                 .filter(|i| self.check_answered_issue(i).is_ok())
                 .map(|i| issue_summary(i, &[], None))
                 .collect();
-            value["active_sprint_issues"] = json!({"total": found["total"], "issues": issues});
+            let fetched = found["issues"].as_array().map_or(0, Vec::len) as u64;
+            let next = u64::from(start_at) + fetched;
+            let more = fetched > 0 && found["total"].as_u64().is_some_and(|t| next < t);
+            value["active_sprint_issues"] = json!({
+                "total": found["total"], "start_at": start_at, "issues": issues,
+                "truncated": more, "next_start_at": more.then_some(next),
+            });
         }
         let masked = ctx.mask(&mut value);
+        if let Some(found) = value.get_mut("active_sprint_issues") {
+            let issues = &mut found["issues"];
+            let shortened = fit_each(issues, tools::BOARD_ISSUES_BYTES / issues_shown(issues));
+            if shortened > 0 {
+                found["truncated_issues"] = shortened.into();
+            }
+        }
         let keys: Vec<Value> = value["active_sprint_issues"]["issues"]
             .as_array()
             .into_iter()
@@ -572,4 +684,23 @@ impl JiraServer {
         };
         Ok(reading_projects(output, &keys))
     }
+}
+
+/// How many items `items` holds, at least one (a divisor).
+fn issues_shown(items: &Value) -> usize {
+    items.as_array().map_or(0, Vec::len).max(1)
+}
+
+/// Bounds each item of the array `items` to `max` bytes; answers how many were shortened.
+fn fit_each(items: &mut Value, max: usize) -> usize {
+    items
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let before = budget::json_len(item);
+            budget::fit_item_keeping(item, max, &[crate::MASK]);
+            (budget::json_len(item) != before).then_some(())
+        })
+        .count()
 }

@@ -195,7 +195,8 @@ impl Upstream for JiraServer {
             Step::GetBoard {
                 board_id,
                 max_issues,
-            } => self.get_board(board_id, max_issues, ctx).await,
+                start_at,
+            } => self.get_board(board_id, max_issues, start_at, ctx).await,
         }
     }
 

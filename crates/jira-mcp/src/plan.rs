@@ -92,6 +92,7 @@ pub(crate) enum Step {
     GetBoard {
         board_id: u64,
         max_issues: u32,
+        start_at: u32,
     },
 }
 

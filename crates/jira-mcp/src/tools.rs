@@ -25,6 +25,30 @@ pub const MAX_BOARD_ISSUES: u32 = 100;
 /// Longest JQL accepted, in characters.
 pub const MAX_JQL_CHARS: usize = 10_000;
 
+// Every result stays inside `governance::server::RESULT_BUDGET_BYTES` (60,000 bytes of
+// serialized JSON) by the bounds below, in serialized bytes (`governance::server::budget`),
+// each with a `truncated` marker and the argument that reads on.
+
+/// A search page: each of its issues gets an equal share (longer ones are
+/// shortened and marked `truncated`; `jira_get_issue` shows them whole).
+pub const SEARCH_BYTES: usize = 50_000;
+/// An issue's description per call; `description_offset` reads on.
+pub const DESCRIPTION_BYTES: usize = 20_000;
+/// One comment's body.
+pub const COMMENT_BYTES: usize = 8_000;
+/// All comments one `jira_get_issue` shows (with what marking each may add);
+/// `comments_skip` reads older ones.
+pub const COMMENTS_BYTES: usize = 18_000;
+/// The extra `fields` of one `jira_get_issue` (`*all` included).
+pub const EXTRA_FIELDS_BYTES: usize = 10_000;
+/// The issues of a board's active sprint: each gets an equal share;
+/// `start_at` reads on.
+pub const BOARD_ISSUES_BYTES: usize = 40_000;
+/// A board's active, and its future, sprints (each).
+pub const SPRINTS_BYTES: usize = 6_000;
+/// A project's description, and each of its lists (issue types, components).
+pub const PROJECT_PART_BYTES: usize = 12_000;
+
 /// Fields an update may not clear (set to null or empty).
 pub const KEY_FIELDS: &[&str] = &["summary", "project", "issuetype", "reporter", "parent"];
 /// Fields an update may not change at all: changing them moves the issue, or bypasses the
@@ -60,9 +84,18 @@ pub struct GetIssue {
     /// Extra fields to include, by id or name; `*all` for every field.
     #[serde(default)]
     pub fields: Vec<String>,
-    /// How many of the most recent comments to include (0-20, default 5).
+    /// How many of the most recent comments to include (0-20, default 5; fewer when they
+    /// would not fit).
     #[serde(default = "default_comments")]
     pub comments: u32,
+    /// Leave out this many of the most recent comments, to read older ones (a result that
+    /// left some out answers `next_comments_skip`).
+    #[serde(default)]
+    pub comments_skip: u32,
+    /// Byte offset in the description to start at (a description cut short answers
+    /// `description_next_offset`).
+    #[serde(default)]
+    pub description_offset: usize,
 }
 
 fn default_comments() -> u32 {
@@ -165,6 +198,10 @@ pub struct GetBoard {
     /// Most issues of the active sprint to include (0-100, default 50).
     #[serde(default = "default_board_issues")]
     pub max_issues: u32,
+    /// Index of the first issue of the active sprint to include (a result with more answers
+    /// `next_start_at`).
+    #[serde(default)]
+    pub start_at: u32,
 }
 
 fn default_board_issues() -> u32 {
@@ -247,7 +284,8 @@ pub fn specs() -> Vec<ToolSpec> {
             "Get a Jira issue",
             "Read one issue: summary, status, type, priority, people, labels, parent/epic, \
              sprint, the description as Markdown and the most recent comments; `fields` adds \
-             more by id or name.",
+             more by id or name. A long description is cut (`description_truncated`; \
+             `description_offset` reads on); older comments come with `comments_skip`.",
             Access::Read,
         ),
         ToolSpec::new::<CreateIssue>(
@@ -287,7 +325,7 @@ pub fn specs() -> Vec<ToolSpec> {
             "jira_get_board",
             "Get a Jira board",
             "Read a Jira Software board: its active and future sprints and the active sprint's \
-             issues.",
+             issues (`start_at` pages through them).",
             Access::Read,
         ),
     ]

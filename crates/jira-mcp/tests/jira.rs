@@ -64,6 +64,25 @@ fn text(result: &Value) -> String {
     result_text(result)
 }
 
+/// A result's text (what the model reads) fits the kernel's budget, by the server's own bounds
+/// (not the kernel's safety net, which would leave only a note).
+fn assert_within_budget(tool: &str, result: &Value) {
+    let bytes = text(result).len();
+    assert!(
+        bytes <= governance::server::RESULT_BUDGET_BYTES,
+        "{tool}: {bytes} bytes, over the budget"
+    );
+    let structured = &result["structuredContent"];
+    let withheld = structured.get("truncated").is_some()
+        && structured.get("note").is_some()
+        && structured.as_object().is_some_and(|o| o.len() == 2);
+    assert!(
+        !withheld,
+        "{tool}: withheld by the kernel: {}",
+        text(result)
+    );
+}
+
 fn is_error(result: &Value) -> bool {
     result["isError"] == json!(true)
 }
@@ -149,6 +168,7 @@ fn every_tool_speaks_jiras_api() {
     for (tool, args, keys) in cases {
         let result = server.call(tool, args.clone());
         assert!(!is_error(&result), "{tool}: {}", text(&result));
+        assert_within_budget(tool, &result);
         for key in *keys {
             assert!(
                 result["structuredContent"].get(*key).is_some(),
@@ -1179,5 +1199,133 @@ fn customer_comments_are_marked_and_steer_no_write_elsewhere() {
             .iter()
             .any(|e| e["action"] == "get_issue" && e["untrusted_withheld"] == 3),
         "{events:?}"
+    );
+}
+
+/// Answers bigger than the budget come within it, marked, with the argument that reads on: an
+/// issue's description (`description_offset`) and older comments (`comments_skip`), a search
+/// page of long issues (each shortened and marked), a board's sprint issues (`start_at`).
+#[test]
+fn big_answers_come_in_parts_within_the_budget() {
+    let site = jira_site();
+    let sandbox = Sandbox::new(&config(&["delivery"], ""));
+    let mut server = sandbox.jira(site.url(), Auth::Bearer);
+    let json_type = [("content-type", "application/json")];
+    let doc = |text: String| {
+        json!({"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
+    };
+    let description = "Every \"word\" counts. ".repeat(4_000);
+    let comments: Vec<Value> = (1..=20)
+        .map(|i| {
+            json!({"id": i.to_string(), "author": {"displayName": "Raj Patel"},
+            "created": "2026-11-29T09:00:00.000+0000",
+            "body": doc(format!("comment {i} {}", "c".repeat(9_000)))})
+        })
+        .collect();
+    let issue = json!({"id": "10070", "key": "EX-7", "fields": {
+        "summary": "Big", "status": {"name": "Open"}, "issuetype": {"name": "Story"},
+        "reporter": {"displayName": "Raj Patel"}, "labels": [],
+        "description": doc(description.clone()),
+        "comment": {"total": 20, "comments": comments}}})
+    .to_string();
+    let (mut offset, mut whole, mut skip, mut seen) = (0u64, String::new(), 0u64, Vec::new());
+    for _ in 0..30 {
+        site.inject("/rest/api/3/issue/EX-7", 200, &json_type, &issue, 1);
+        let r = server.call(
+            "jira_get_issue",
+            json!({"issue_key": "EX-7", "comments": 20, "description_offset": offset,
+                "comments_skip": skip}),
+        );
+        assert!(!is_error(&r), "{}", text(&r));
+        assert_within_budget("jira_get_issue", &r);
+        let out = &r["structuredContent"];
+        whole.push_str(out["description"].as_str().unwrap());
+        for c in out["comments"]["recent"].as_array().unwrap().iter().rev() {
+            seen.push(c["id"].as_str().unwrap().to_owned());
+        }
+        let next_skip = out["comments"]["next_comments_skip"].as_u64();
+        match out["description_next_offset"].as_u64() {
+            Some(next) => {
+                assert_eq!(out["description_truncated"], true);
+                offset = next;
+            }
+            None if next_skip.is_none() => break,
+            None => offset = u64::MAX,
+        }
+        if let Some(next) = next_skip {
+            assert_eq!(out["comments"]["truncated"], true);
+            skip = next;
+        } else {
+            skip = 20;
+        }
+    }
+    assert!(
+        whole.starts_with(description.trim_end()),
+        "the parts make the description"
+    );
+    assert_eq!(whole.trim_end(), description.trim_end());
+    let newest_first: Vec<String> = (1..=20).rev().map(|i| i.to_string()).collect();
+    assert_eq!(seen, newest_first, "every comment, newest first, once");
+
+    // A search page of 100 issues with Jira's longest summaries.
+    let issues: Vec<Value> = (1..=100)
+        .map(|i| {
+            json!({"id": i.to_string(), "key": format!("EX-{i}"), "fields": {
+            "summary": "\u{1F600}\"".repeat(120), "status": {"name": "Open"},
+            "issuetype": {"name": "Story"}, "updated": "2026-11-30T10:00:00.000+0000"}})
+        })
+        .collect();
+    let page = json!({"issues": issues, "isLast": false, "nextPageToken": "t2"}).to_string();
+    site.inject("/rest/api/3/search/jql", 200, &json_type, &page, 1);
+    let r = server.call(
+        "jira_search_issues",
+        json!({"jql": "project = EX", "max_results": 100}),
+    );
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_within_budget("jira_search_issues", &r);
+    let out = &r["structuredContent"];
+    assert_eq!(out["count"], 100);
+    assert_eq!(out["truncated_issues"], 100);
+    assert_eq!(out["issues"][0]["truncated"], true);
+    assert_eq!(out["next_page_token"], "t2");
+
+    // A board whose active sprint holds long issues: pages by `start_at`.
+    site.inject(
+        "/rest/agile/1.0/board/84/sprint?",
+        200,
+        &json_type,
+        r#"{"maxResults":50,"startAt":0,"isLast":true,"values":[{"id":37,"state":"active","name":"Sprint 37"}]}"#,
+        2,
+    );
+    let sprint =
+        json!({"total": 150, "startAt": 0, "maxResults": 100, "issues": issues}).to_string();
+    site.inject(
+        "/rest/agile/1.0/board/84/sprint/37/issue",
+        200,
+        &json_type,
+        &sprint,
+        2,
+    );
+    let r = server.call("jira_get_board", json!({"board_id": 84, "max_issues": 100}));
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_within_budget("jira_get_board", &r);
+    let out = &r["structuredContent"]["active_sprint_issues"];
+    assert_eq!(out["truncated"], true, "{out}");
+    assert_eq!(out["next_start_at"], 100);
+    let r = server.call(
+        "jira_get_board",
+        json!({"board_id": 84, "max_issues": 100, "start_at": 100}),
+    );
+    assert_within_budget("jira_get_board", &r);
+    let asked = site.requests_to("GET", "/rest/agile/1.0/board/84/sprint/37/issue");
+    assert!(
+        asked.last().unwrap().path.contains("startAt=100"),
+        "{}",
+        asked.last().unwrap().path
+    );
+    assert_eq!(
+        r["structuredContent"]["active_sprint_issues"]["next_start_at"],
+        json!(null)
     );
 }

@@ -37,10 +37,17 @@ pub fn cut(text: &str, offset: usize, max: usize) -> (&str, Option<usize>) {
     (rest, None)
 }
 
-/// Shortens the longest strings of the object `item` (one level deep) until it serializes in
-/// at most `max` bytes, marking it `"truncated": true` if anything was cut. For list items,
-/// whose whole text another tool shows.
+/// Shortens the longest strings of `item` (at any depth, keys kept) until it serializes in at
+/// most `max` bytes, marking it (an object) `"truncated": true` if anything was cut. For list
+/// items and extra fields, whose whole text another call shows. Strings stay where they were,
+/// so JSON pointers into `item` stay valid.
 pub fn fit_item(item: &mut Value, max: usize) {
+    fit_item_keeping(item, max, &[]);
+}
+
+/// [`fit_item`], never cutting a string equal to one of `kept` (a mask that must stay
+/// recognisable).
+pub fn fit_item_keeping(item: &mut Value, max: usize, kept: &[&str]) {
     let mut size = json_len(item);
     if size <= max {
         return;
@@ -50,17 +57,9 @@ pub fn fit_item(item: &mut Value, max: usize) {
     }
     size = json_len(item);
     while size > max {
-        let Some(object) = item.as_object_mut() else {
+        let Some(text) = longest_string(item, kept) else {
             return;
         };
-        let longest = object
-            .iter_mut()
-            .filter_map(|(_, v)| match v {
-                Value::String(s) if !s.is_empty() => Some(s),
-                _ => None,
-            })
-            .max_by_key(|s| s.len());
-        let Some(text) = longest else { return };
         let over = size - max;
         let length: usize = text.chars().map(escaped_len).sum();
         let (kept, _) = cut(text, 0, length.saturating_sub(over + 3));
@@ -70,6 +69,22 @@ pub fn fit_item(item: &mut Value, max: usize) {
             return;
         }
         size = next;
+    }
+}
+
+/// The longest non-empty string in `value`, at any depth.
+fn longest_string<'a>(value: &'a mut Value, kept: &[&str]) -> Option<&'a mut String> {
+    match value {
+        Value::String(s) if !s.is_empty() && !kept.contains(&s.as_str()) => Some(s),
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(|v| longest_string(v, kept))
+            .max_by_key(|s| s.len()),
+        Value::Object(object) => object
+            .values_mut()
+            .filter_map(|v| longest_string(v, kept))
+            .max_by_key(|s| s.len()),
+        _ => None,
     }
 }
 
@@ -142,6 +157,11 @@ mod tests {
         assert!(json_len(&item) <= 400, "{}", json_len(&item));
         assert_eq!(item["truncated"], true);
         assert_eq!(item["n"], 7);
+        let mut nested = json!({"key": "K-1", "fields": {"a": {"value": "v".repeat(900)}, "b": ["w".repeat(900)]}});
+        fit_item(&mut nested, 700);
+        assert!(json_len(&nested) <= 700, "{nested}");
+        assert_eq!(nested["key"], "K-1");
+        assert!(nested["fields"]["a"]["value"].is_string() && nested["fields"]["b"][0].is_string());
         let mut small = json!({"title": "short"});
         fit_item(&mut small, 400);
         assert_eq!(small, json!({"title": "short"}));
