@@ -31,7 +31,7 @@ use config::ConfluenceConfig;
 use governance::{
     flow::{Resource, UntrustedText},
     identity::Caller,
-    server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
+    server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream, budget},
 };
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -43,7 +43,7 @@ use crate::{
         GUARDRAILS_RULE, Hidden, HitSpace, NewComment, NewPage, PageUpdate, PageView, Plan,
         Refusal, SearchPlan, SpaceView, Storage, hit_space, space_resource,
     },
-    tools::{Call, Format, MAX_BODY_OUT_BYTES},
+    tools::{Call, Format, MAX_BODY_OUT_BYTES, MAX_HIT_BYTES, MAX_HITS_BYTES},
 };
 
 /// Longest excerpt of a search hit, in characters.
@@ -141,7 +141,8 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
                     (Some(id), _, _) => {
                         resources.insert("page_id".into(), id.clone().into());
                         let current = self.api.read_page(&id).await?;
-                        Plan::GetPage(Box::new(PageView::check(current, a.format, &hidden)?))
+                        let view = PageView::check(current, a.format, &hidden)?;
+                        Plan::GetPage(Box::new(view.from_offset(a.body_offset)))
                     }
                     (None, Some(key), Some(title)) => {
                         resources.insert("space_key".into(), key.clone().into());
@@ -156,7 +157,7 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
                         resources.insert("page_id".into(), id.clone().into());
                         let current = self.api.read_page(&id).await?;
                         let view = PageView::check_in(current, a.format, &space, &hidden)?;
-                        Plan::GetPage(Box::new(view))
+                        Plan::GetPage(Box::new(view.from_offset(a.body_offset)))
                     }
                     _ => {
                         return Err(Refusal::Failed(ToolError::InvalidArguments(
@@ -207,13 +208,41 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
     }
 
     async fn search(&self, plan: SearchPlan) -> Result<ToolOutput, ToolError> {
-        let found = self.api.search(plan.cql(), plan.limit()).await?;
+        let found = self
+            .api
+            .search(plan.cql(), plan.limit(), plan.start())
+            .await?;
         let results = found["results"].as_array().cloned().unwrap_or_default();
         let returned = results.len();
-        let kept: Vec<&Value> = results
+        let mut kept: Vec<(usize, &Value)> = results
             .iter()
-            .filter(|r| plan.hidden().keeps_hit(r))
+            .enumerate()
+            .filter(|(_, r)| plan.hidden().keeps_hit(r))
             .collect();
+        // The hits that fit, each with what marking its texts untrusted may add; the rest are
+        // left for `start`.
+        let mut used = 0;
+        let fit = kept
+            .iter()
+            .take_while(|(_, r)| {
+                let mut hit = self.trim_hit(r);
+                budget::fit_item(&mut hit, MAX_HIT_BYTES);
+                let marks = Author::from_v1_history(&r["content"]["history"])
+                    .iter()
+                    .any(|a| a.outside.is_some());
+                used += budget::json_len(&hit)
+                    + 1
+                    + if marks {
+                        2 * budget::MARK_OVERHEAD_BYTES
+                    } else {
+                        0
+                    };
+                used <= MAX_HITS_BYTES
+            })
+            .count();
+        let cut_at = kept.get(fit).map(|(raw, _)| *raw);
+        kept.truncate(fit);
+        let kept: Vec<&Value> = kept.into_iter().map(|(_, r)| r).collect();
         // Every space a hit shown lies in was read; a hit of no known space (kept only while
         // nothing is hidden) is a private read too, under a name no write targets.
         let space_of = |r: &Value| match hit_space(r) {
@@ -222,7 +251,14 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
             HitSpace::Unknown => "(unknown space)".to_owned(),
         };
         let spaces: BTreeSet<String> = kept.iter().map(|r| space_of(r)).collect();
-        let visible: Vec<Value> = kept.iter().map(|r| self.trim_hit(r)).collect();
+        let visible: Vec<Value> = kept
+            .iter()
+            .map(|r| {
+                let mut hit = self.trim_hit(r);
+                budget::fit_item(&mut hit, MAX_HIT_BYTES);
+                hit
+            })
+            .collect();
         // A hit's title and excerpt are its authors' text.
         let untrusted: Vec<UntrustedText> = kept
             .iter()
@@ -244,9 +280,22 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
         let total = found["totalSize"]
             .as_u64()
             .map(|t| t.saturating_sub(filtered as u64).max(visible.len() as u64));
+        let start = u64::from(plan.start());
+        // Where the next page starts in Confluence's results: after the last hit shown, or
+        // after this page when it ended and Confluence holds more.
+        let next_start = match cut_at {
+            Some(raw) => Some(start + raw as u64),
+            None => found["totalSize"]
+                .as_u64()
+                .filter(|t| returned > 0 && start + (returned as u64) < *t)
+                .map(|_| start + returned as u64),
+        };
         let mut output = ToolOutput::new(json!({
             "total_size": total,
             "returned": visible.len(),
+            "start": start,
+            "truncated": cut_at.is_some(),
+            "next_start": next_start,
             "results": visible,
         }))
         .with_resource("cql", plan.cql())
@@ -310,9 +359,13 @@ impl<A: ConfluenceApi> ConfluenceServer<A> {
                 }
             },
         };
-        let (body, truncated) = truncate(&body, MAX_BODY_OUT_BYTES);
+        let (body, next) = budget::cut(&body, view.body_offset(), MAX_BODY_OUT_BYTES);
         out["body"] = body.into();
-        out["body_truncated"] = truncated.into();
+        out["body_truncated"] = next.is_some().into();
+        out["body_next_offset"] = next.into();
+        if view.body_offset() > 0 {
+            out["body_offset"] = view.body_offset().into();
+        }
         if !current.unread.is_empty() {
             out["warnings"] = current.unread.clone().into();
         }
@@ -457,18 +510,6 @@ fn clean_excerpt(excerpt: &str) -> String {
         Some((at, _)) => format!("{}…", &collapsed[..at]),
         None => collapsed,
     }
-}
-
-/// Cuts `text` to `limit` bytes on a character boundary; says whether it cut.
-fn truncate(text: &str, limit: usize) -> (String, bool) {
-    if text.len() <= limit {
-        return (text.to_owned(), false);
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_owned(), true)
 }
 
 impl<A: ConfluenceApi> Upstream for ConfluenceServer<A> {

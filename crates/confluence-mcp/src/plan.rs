@@ -268,6 +268,7 @@ impl Plan {
 pub struct SearchPlan {
     cql: String,
     limit: u32,
+    start: u32,
     hidden: Hidden,
 }
 
@@ -279,6 +280,7 @@ impl SearchPlan {
         Ok(Self {
             cql,
             limit: a.limit.unwrap_or(max_results),
+            start: a.start,
             hidden,
         })
     }
@@ -293,6 +295,11 @@ impl SearchPlan {
         self.limit
     }
 
+    /// The index of the first result.
+    pub fn start(&self) -> u32 {
+        self.start
+    }
+
     /// The spaces hits are filtered by.
     pub fn hidden(&self) -> &Hidden {
         &self.hidden
@@ -304,13 +311,29 @@ impl SearchPlan {
 pub struct PageView {
     current: Current,
     format: Format,
+    body_offset: usize,
 }
 
 impl PageView {
     /// A page read by id.
     pub fn check(current: Current, format: Format, hidden: &Hidden) -> Result<Self, Refusal> {
         hidden.check_page(&current.page, current.space_unknown.as_deref())?;
-        Ok(Self { current, format })
+        Ok(Self {
+            current,
+            format,
+            body_offset: 0,
+        })
+    }
+
+    /// Shows the body from byte `offset` (of the body in the format asked for).
+    pub fn from_offset(mut self, offset: usize) -> Self {
+        self.body_offset = offset;
+        self
+    }
+
+    /// Where the body shown starts, in bytes.
+    pub fn body_offset(&self) -> usize {
+        self.body_offset
     }
 
     /// A page found by title in `space` (already checked with [`SpaceView::check`]): it must
@@ -329,7 +352,11 @@ impl PageView {
                 current.page.id, space.space.key
             ))));
         }
-        Ok(Self { current, format })
+        Ok(Self {
+            current,
+            format,
+            body_offset: 0,
+        })
     }
 
     /// The page.

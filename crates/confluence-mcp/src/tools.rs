@@ -10,8 +10,18 @@ use serde::Deserialize;
 
 /// Largest storage body written, in bytes (after Markdown is converted).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// Largest body returned to the model, in bytes; longer ones are cut and say so.
-pub const MAX_BODY_OUT_BYTES: usize = 200_000;
+// Every result stays inside `governance::server::RESULT_BUDGET_BYTES` (60,000 bytes of
+// serialized JSON) by the bounds below, in serialized bytes (`governance::server::budget`),
+// each with a `truncated` marker and the argument that reads on.
+
+/// A page's body per call, in serialized bytes; `body_offset` reads on from
+/// `body_next_offset`.
+pub const MAX_BODY_OUT_BYTES: usize = 40_000;
+/// One search hit (title, excerpt, URL, ...).
+pub const MAX_HIT_BYTES: usize = 2_000;
+/// All hits of one search, with what marking their titles and excerpts untrusted may add;
+/// hits past it are left for `start` (`next_start`).
+pub const MAX_HITS_BYTES: usize = 45_000;
 /// Longest CQL query accepted, in characters.
 pub const MAX_CQL_CHARS: usize = 4_000;
 /// Longest page title Confluence accepts, in characters.
@@ -39,6 +49,9 @@ pub struct Search {
     /// Most results (1 to the configured `confluence.max_results`, default that maximum).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// Index of the first result (a result with more answers `next_start`).
+    #[serde(default)]
+    pub start: u32,
 }
 
 /// Read a page.
@@ -58,6 +71,10 @@ pub struct GetPage {
     /// that holds macros, layouts, images or mentions).
     #[serde(default)]
     pub format: Format,
+    /// Byte offset in the body (in `format`) to start at: a body cut short answers
+    /// `body_next_offset`.
+    #[serde(default)]
+    pub body_offset: usize,
 }
 
 /// Create a page.
@@ -147,14 +164,15 @@ pub fn specs() -> Vec<ToolSpec> {
             "confluence_search",
             "Search Confluence",
             "Search pages, blog posts and comments with CQL; returns titles, spaces and excerpts. \
-             Spaces your roles may not see are excluded.",
+             Spaces your roles may not see are excluded. More results: `start` = `next_start`.",
             Access::Read,
         ),
         ToolSpec::new::<GetPage>(
             "confluence_get_page",
             "Get page",
             "Read a page by id, or by space key and title: body as Markdown (default) or the raw \
-             storage format, version, labels, edit restrictions and content state.",
+             storage format, version, labels, edit restrictions and content state. A long body \
+             is cut (`body_truncated`): `body_offset` = `body_next_offset` reads on.",
             Access::Read,
         ),
         ToolSpec::new::<CreatePage>(

@@ -33,6 +33,25 @@ type LockCase = (
     Option<&'static str>,
 );
 
+/// A result's text (what the model reads) fits the kernel's budget, by the server's own bounds
+/// (not the kernel's safety net, which would leave only a note).
+fn assert_within_budget(tool: &str, result: &Value) {
+    let bytes = result_text(result).len();
+    assert!(
+        bytes <= governance::server::RESULT_BUDGET_BYTES,
+        "{tool}: {bytes} bytes, over the budget"
+    );
+    let structured = &result["structuredContent"];
+    let withheld = structured.get("truncated").is_some()
+        && structured.get("note").is_some()
+        && structured.as_object().is_some_and(|o| o.len() == 2);
+    assert!(
+        !withheld,
+        "{tool}: withheld by the kernel: {}",
+        result_text(result)
+    );
+}
+
 fn plain() -> Value {
     restriction(&[], &[])
 }
@@ -182,6 +201,7 @@ fn every_tool_speaks_confluences_api() {
         setup(&proxy);
         let result = server.call(tool, args.clone());
         assert!(!is_error(&result), "{tool}: {}", result_text(&result));
+        assert_within_budget(tool, &result);
         let structured = &result["structuredContent"];
         for key in *keys {
             assert!(
@@ -1687,5 +1707,102 @@ fn search_hits_by_outside_authors_are_marked() {
         json!({"confluence:ENG": "private", "confluence:OPS": "private"}),
         "{record}"
     );
+    assert_no_request_violations(&proxy);
+}
+
+/// Answers bigger than the budget come within it, marked, with the argument that reads on: a
+/// page's body (`body_offset`, from `body_next_offset`) and search hits by anonymous authors,
+/// each marked untrusted (`start`, from `next_start`).
+#[test]
+fn big_answers_come_in_parts_within_the_budget() {
+    let json_type = [("content-type", "application/json")];
+    let sandbox = Sandbox::new(&config(&["delivery"], "[confluence]\nmax_results = 100\n"));
+    let proxy = confluence_proxy();
+    let mut server = sandbox.confluence(&proxy, "cloud");
+
+    // A 150 kB storage body, of quotes and line breaks, read to its end.
+    let storage = "<p class=\"x\">Restart \"pay\" with care.</p>\n".repeat(3_500);
+    let page = v2_page(PAGE, ENG_ID, 7, &storage, &[]);
+    let (mut offset, mut whole, mut parts) = (0u64, String::new(), 0);
+    loop {
+        proxy.clear_injections();
+        serve_cloud_page(&proxy, PAGE, &page, &plain(), None);
+        let r = server.call(
+            "confluence_get_page",
+            json!({"page_id": PAGE, "format": "storage", "body_offset": offset}),
+        );
+        assert!(!is_error(&r), "{}", result_text(&r));
+        assert_within_budget("confluence_get_page", &r);
+        let out = &r["structuredContent"];
+        whole.push_str(out["body"].as_str().unwrap());
+        parts += 1;
+        match out["body_next_offset"].as_u64() {
+            Some(next) => {
+                assert_eq!(out["body_truncated"], true);
+                offset = next;
+            }
+            None => {
+                assert_eq!(out["body_truncated"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(whole, storage, "the parts make the body");
+    assert!(parts >= 4, "{parts}");
+
+    // 100 hits with Confluence's longest titles and long excerpts, all by an anonymous author.
+    let anonymous = json!({"type": "anonymous", "displayName": "Anonymous"});
+    let hits: Vec<Value> = (0..100)
+        .map(|i| {
+            let title = format!("{i} {}", "\"Runbook\" ".repeat(23));
+            json!({"content": {"id": i.to_string(), "type": "page", "title": title,
+                    "space": {"key": "ENG"},
+                    "history": {"createdBy": anonymous, "lastUpdated": {"by": anonymous}}},
+                "title": title, "excerpt": "how to @@@hl@@@deploy@@@endhl@@@ ".repeat(40),
+                "url": format!("/spaces/ENG/pages/{i}")})
+        })
+        .collect();
+    let found = json!({"results": hits, "totalSize": 250, "size": 100}).to_string();
+    proxy.clear_injections();
+    proxy.inject("/wiki/rest/api/search", 200, &json_type, &found, 1);
+    let r = server.call(
+        "confluence_search",
+        json!({"cql": "type = page", "limit": 100}),
+    );
+    assert!(!is_error(&r), "{}", result_text(&r));
+    assert_within_budget("confluence_search", &r);
+    let out = &r["structuredContent"];
+    let shown = out["returned"].as_u64().unwrap();
+    assert!((1..100).contains(&shown), "{shown}");
+    assert_eq!(out["truncated"], true);
+    assert_eq!(out["next_start"], json!(shown));
+    assert_eq!(out["untrusted_content"]["marked"], json!(2 * shown));
+    proxy.inject("/wiki/rest/api/search", 200, &json_type, &found, 1);
+    let r = server.call(
+        "confluence_search",
+        json!({"cql": "type = page", "limit": 100, "start": shown}),
+    );
+    assert_within_budget("confluence_search", &r);
+    let asked = proxy.requests_to("GET", "/wiki/rest/api/search");
+    assert!(
+        asked
+            .last()
+            .unwrap()
+            .path
+            .contains(&format!("start={shown}")),
+        "{}",
+        asked.last().unwrap().path
+    );
+    // An uncut page of a longer search says where the next one starts.
+    let small: Vec<Value> = hits[..3].to_vec();
+    let found = json!({"results": small, "totalSize": 250, "size": 3}).to_string();
+    proxy.inject("/wiki/rest/api/search", 200, &json_type, &found, 1);
+    let r = server.call(
+        "confluence_search",
+        json!({"cql": "type = page", "limit": 3, "start": 6}),
+    );
+    let out = &r["structuredContent"];
+    assert_eq!(out["truncated"], false, "{out}");
+    assert_eq!(out["next_start"], 9);
     assert_no_request_violations(&proxy);
 }

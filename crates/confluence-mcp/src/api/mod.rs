@@ -154,19 +154,26 @@ pub trait ConfluenceApi: Send + Sync + 'static {
         &self,
         cql: &str,
         limit: u32,
+        start: u32,
     ) -> impl Future<Output = Result<Value, ToolError>> + Send {
         async move {
+            let mut query = vec![("cql", cql.to_owned()), ("limit", limit.to_string())];
+            if start > 0 {
+                query.push(("start", start.to_string()));
+            }
             self.client()
                 .get(
                     "/rest/api/search",
                     &[
-                        ("cql", cql.to_owned()),
-                        ("limit", limit.to_string()),
-                        ("excerpt", "indexed".into()),
-                        // The hit's authors too: an excerpt written by someone outside
-                        // the organisation is marked.
-                        ("expand", "content.space,content.history.lastUpdated".into()),
-                    ],
+                        query.as_slice(),
+                        &[
+                            ("excerpt", "indexed".into()),
+                            // The hit's authors too: an excerpt written by someone outside
+                            // the organisation is marked.
+                            ("expand", "content.space,content.history.lastUpdated".into()),
+                        ],
+                    ]
+                    .concat(),
                     "the CQL search",
                 )
                 .await
