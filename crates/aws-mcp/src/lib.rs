@@ -28,7 +28,7 @@ use config::AwsConfig;
 use governance::{
     identity::Caller,
     policy::Decision,
-    server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream},
+    server::{Authorization, ToolError, ToolOutput, ToolSpec, Upstream, budget},
 };
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -546,7 +546,11 @@ impl AwsServer {
         let seconds = u64::try_from((range.end - range.start).num_seconds())
             .unwrap_or(0)
             .max(60);
-        let max_points = self.config.max_datapoints.clamp(1, tools::MAX_DATAPOINTS);
+        let max_points = self
+            .config
+            .max_datapoints
+            .clamp(1, tools::MAX_DATAPOINTS)
+            .min(tools::MAX_RESULT_DATAPOINTS);
         let asked = a.period.unwrap_or(tools::DEFAULT_PERIOD);
         // Grow the period until the window fits the datapoint bound.
         let period = tools::fitting_period(asked, seconds.div_ceil(u64::from(max_points)));
@@ -611,7 +615,7 @@ impl AwsServer {
             notes.push(note);
         }
         if period > u64::from(asked) {
-            notes.push(format!("period raised to {period} s to stay within {max_points} datapoints (aws.max_datapoints)"));
+            notes.push(format!("period raised to {period} s to stay within {max_points} datapoints (aws.max_datapoints, and at most {} per result): narrow start_time/end_time for finer ones", tools::MAX_RESULT_DATAPOINTS));
         }
         if points.is_empty() {
             notes.push(format!(
@@ -770,15 +774,54 @@ impl AwsServer {
                 .collect();
             ("filter", rows, scrubbed)
         };
+        // Each row bounded, then the rows that fit; the rest are left for the next call.
+        let all: Vec<Value> = rows;
+        let mut rows: Vec<Value> = all
+            .iter()
+            .cloned()
+            .map(|mut row| {
+                budget::fit_item(&mut row, tools::MAX_LOG_ROW_BYTES);
+                row
+            })
+            .collect();
+        let left_out = budget::fit_list(&mut rows, tools::MAX_LOG_BYTES, 0);
+        let first_left_out = all
+            .get(rows.len())
+            .map_or(Value::Null, |row| row["timestamp"].clone());
+        let mut notes: Vec<String> = range.note.into_iter().collect();
+        let mut next_start_time = Value::Null;
+        if left_out > 0 {
+            if mode == "filter" {
+                // FilterLogEvents answers by time: the rest starts at the first row left out.
+                next_start_time = first_left_out.clone();
+                notes.push(format!(
+                    "{left_out} more rows did not fit: call again with start_time = \
+                     next_start_time"
+                ));
+            } else {
+                notes.push(format!(
+                    "{left_out} more rows did not fit: narrow the window (start_time, end_time) \
+                     or the query (fewer fields, a filter or a smaller limit)"
+                ));
+            }
+        }
         let mut out = json!({"log_group": a.log_group, "mode": mode, "rows": rows, "row_limit": limit,
+            "truncated": left_out > 0, "next_start_time": next_start_time,
             "secrets_scrubbed": scrubbed});
-        if let Some(note) = range.note {
-            out["notes"] = json!([note]);
+        if !notes.is_empty() {
+            out["notes"] = notes.into();
         }
         Ok(ToolOutput::new(out)
             .with_resource("log_group", a.log_group.clone())
             .with_resource("secrets_scrubbed", scrubbed))
     }
+}
+
+/// A described resource bounded to [`tools::MAX_RESOURCE_BYTES`] (longer names and endpoints
+/// shortened, the item marked `truncated`): a page of 100 fits the result budget.
+fn bounded(mut item: Value) -> Value {
+    budget::fit_item(&mut item, tools::MAX_RESOURCE_BYTES);
+    item
 }
 
 /// An SDK count argument from a bounded `u32` (bounds checked in `tools::parse` and by the
@@ -807,7 +850,9 @@ async fn instances(sdk: &SdkConfig, a: &tools::DescribeInstances) -> Result<Tool
         .set_filters((!filters.is_empty()).then_some(filters));
     // EC2 refuses MaxResults together with instance ids, and below 5.
     request = if a.instance_ids.is_empty() {
-        request.max_results(saturating_i32(limit.max(5)))
+        request
+            .max_results(saturating_i32(limit.max(5)))
+            .set_next_token(a.next_token.clone())
     } else {
         request.set_instance_ids(Some(a.instance_ids.clone()))
     };
@@ -833,9 +878,11 @@ async fn instances(sdk: &SdkConfig, a: &tools::DescribeInstances) -> Result<Tool
                 "launch_time": time(i.launch_time()),
             })
         })
+        .map(bounded)
         .collect();
     Ok(ToolOutput::new(
-        json!({"count": list.len(), "instances": list, "more": found.next_token().is_some()}),
+        json!({"count": list.len(), "instances": list, "more": found.next_token().is_some(),
+            "next_token": found.next_token()}),
     ))
 }
 
@@ -843,7 +890,9 @@ async fn rds(sdk: &SdkConfig, a: &tools::DescribeRds) -> Result<ToolOutput, Tool
     let mut request = aws_sdk_rds::Client::new(sdk).describe_db_instances();
     request = match &a.db_instance_identifier {
         Some(id) => request.db_instance_identifier(id),
-        None => request.max_records(saturating_i32(a.max_results.unwrap_or(50))),
+        None => request
+            .max_records(saturating_i32(a.max_results.unwrap_or(50)))
+            .set_marker(a.next_token.clone()),
     };
     let found = request.send().await.map_err(|e| {
         not_found_or(
@@ -871,9 +920,11 @@ async fn rds(sdk: &SdkConfig, a: &tools::DescribeRds) -> Result<ToolOutput, Tool
                 "availability_zone": d.availability_zone(),
             })
         })
+        .map(bounded)
         .collect();
     Ok(ToolOutput::new(
-        json!({"count": list.len(), "db_instances": list, "more": found.marker().is_some()}),
+        json!({"count": list.len(), "db_instances": list, "more": found.marker().is_some(),
+            "next_token": found.marker()}),
     ))
 }
 
@@ -905,13 +956,13 @@ async fn eks(sdk: &SdkConfig, a: &tools::DescribeEks) -> Result<ToolOutput, Tool
                 )
             })?;
         if let Some(c) = described.cluster() {
-            clusters.push(json!({
+            clusters.push(bounded(json!({
                 "name": c.name(), "status": c.status().map(|s| s.as_str()), "version": c.version(),
                 "platform_version": c.platform_version(), "endpoint": c.endpoint(), "arn": c.arn(),
                 "created_at": time(c.created_at()),
                 "subnets": c.resources_vpc_config().map(|v| v.subnet_ids().len()),
                 "public_endpoint": c.resources_vpc_config().map(|v| v.endpoint_public_access()),
-            }));
+            })));
         }
     }
     Ok(ToolOutput::new(

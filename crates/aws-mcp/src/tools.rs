@@ -14,6 +14,21 @@ use serde_json::Value;
 pub const MAX_DATAPOINTS: u32 = 100_800;
 /// FilterLogEvents and StartQuery return at most this many rows per call.
 pub const MAX_LOG_ROWS: u32 = 10_000;
+
+// Every result stays inside `governance::server::RESULT_BUDGET_BYTES` (60,000 bytes of
+// serialized JSON) by the bounds below, in serialized bytes (`governance::server::budget`),
+// each with a `truncated` marker and the argument that reads on.
+
+/// Most datapoints one result shows (about 70 bytes each), whatever `aws.max_datapoints`
+/// says: the period grows to fit the window; a narrower window gives finer ones.
+pub const MAX_RESULT_DATAPOINTS: u32 = 700;
+/// One log row (a longer message is cut and the row marked `truncated`).
+pub const MAX_LOG_ROW_BYTES: usize = 4_000;
+/// All log rows of one result; rows past it are left for `start_time` = `next_start_time`
+/// (filter patterns) or a narrower window or query (Logs Insights).
+pub const MAX_LOG_BYTES: usize = 50_000;
+/// One described instance, DB instance or cluster.
+pub const MAX_RESOURCE_BYTES: usize = 480;
 /// The period of a metrics call that names none, in seconds.
 pub const DEFAULT_PERIOD: u32 = 300;
 /// The longest period a call may ask for: 31 days, so that a month is one datapoint.
@@ -160,6 +175,9 @@ pub struct DescribeInstances {
     /// Most instances (1-100, default 50).
     #[serde(default)]
     pub max_results: Option<u32>,
+    /// The `next_token` of the previous page.
+    #[serde(default)]
+    pub next_token: Option<String>,
     /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
     #[serde(default)]
     pub region: Option<String>,
@@ -179,6 +197,9 @@ pub struct DescribeRds {
     /// Most instances (20-100, default 50).
     #[serde(default)]
     pub max_results: Option<u32>,
+    /// The `next_token` of the previous page.
+    #[serde(default)]
+    pub next_token: Option<String>,
     /// AWS region (e.g. `eu-west-1`); default: the configured or SDK region.
     #[serde(default)]
     pub region: Option<String>,

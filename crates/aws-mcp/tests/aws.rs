@@ -43,9 +43,21 @@ fn tool_names(server: &mut McpStdio) -> Vec<String> {
         .collect()
 }
 
+/// A successful result, whose text (what the model reads) fits the kernel's budget by the
+/// server's own bounds (not the kernel's safety net, which would leave only a note).
 fn ok(result: &Value) -> &Value {
     assert_ne!(result["isError"], json!(true), "{}", result_text(result));
-    &result["structuredContent"]
+    let bytes = result_text(result).len();
+    assert!(
+        bytes <= governance::server::RESULT_BUDGET_BYTES,
+        "{bytes} bytes, over the budget"
+    );
+    let structured = &result["structuredContent"];
+    let withheld = structured.get("truncated").is_some()
+        && structured.get("note").is_some()
+        && structured.as_object().is_some_and(|o| o.len() == 2);
+    assert!(!withheld, "withheld by the kernel: {}", result_text(result));
+    structured
 }
 
 #[test]
@@ -553,4 +565,62 @@ fn reads_record_the_account_in_the_sessions_flow_record() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+/// Log rows past the budget are left for the next call: each row bounded (a huge message cut,
+/// the row marked), the rows that fit shown, `truncated` and `next_start_time` given, and the
+/// next call starts there.
+#[test]
+fn log_rows_past_the_budget_are_left_for_next_start_time() {
+    let peer = moto();
+    let sandbox = Sandbox::new("");
+    let proxy = RecordingProxy::start(&peer.url);
+    let mut server = aws(&sandbox, proxy.url(), &[]);
+    let start = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
+    let events: Vec<Value> = (0..200)
+        .map(|i| {
+            let size = if i == 0 { 200_000 } else { 3_000 };
+            json!({"logStreamName": "web-1", "timestamp": start + i * 1_000,
+                "ingestionTime": start + i * 1_000, "eventId": i.to_string(),
+                "message": format!("event {i} {}", "\"x\" ".repeat(size / 4))})
+        })
+        .collect();
+    let answer = json!({"events": events, "searchedLogStreams": []}).to_string();
+    let json_type = [("content-type", "application/x-amz-json-1.1")];
+    proxy.inject("/", 200, &json_type, &answer, 1);
+    let first = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/app/orders", "minutes": 60, "limit": 200}),
+    );
+    let found = ok(&first).clone();
+    let rows = found["rows"].as_array().unwrap();
+    assert_eq!(found["truncated"], true, "{found}");
+    assert!((2..200).contains(&rows.len()), "{}", rows.len());
+    assert_eq!(rows[0]["truncated"], true, "the huge message is cut");
+    assert!(rows[0]["message"].as_str().unwrap().starts_with("event 0 "));
+    let next = found["next_start_time"].as_str().unwrap().to_owned();
+    let next_ms = chrono::DateTime::parse_from_rfc3339(&next)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(
+        next_ms,
+        start + rows.len() as i64 * 1_000,
+        "the first row left out"
+    );
+
+    proxy.inject("/", 200, &json_type, &answer, 1);
+    let second = server.call(
+        "aws_cloudwatch_get_logs",
+        json!({"log_group": "/app/orders", "start_time": next, "limit": 200}),
+    );
+    ok(&second);
+    let asked = proxy.requests();
+    let body: Value = serde_json::from_str(&asked.last().unwrap().body).unwrap();
+    assert_eq!(body["startTime"], json!(next_ms), "{body}");
+    assert!(
+        sandbox
+            .journal()
+            .iter()
+            .all(|e| e.get("over_budget").is_none())
+    );
 }
