@@ -413,7 +413,6 @@ impl Call {
     }
 }
 
-/// Cuts `text` to [`MAX_TEXT_BYTES`] on a character boundary; says whether it cut.
 /// `text` from byte `offset`, within `max` serialized bytes: what is kept and where the rest
 /// starts, if anything is left.
 pub fn cut_text(text: &str, offset: usize, max: usize) -> (String, Option<usize>) {

@@ -681,6 +681,7 @@ impl McpStdio {
             answer.get("error").is_none(),
             "{name}: protocol error {answer}"
         );
+        assert_within_budget(name, &answer["result"]);
         answer["result"].clone()
     }
 
@@ -707,6 +708,29 @@ impl Drop for McpStdio {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every tool result any test sees fits the kernel's budget
+/// (`governance::server::RESULT_BUDGET_BYTES`, in bytes of the text block the model reads) by
+/// the server's own bounds: never the kernel's safety net, which leaves only a `truncated` note.
+pub fn assert_within_budget(name: &str, result: &Value) {
+    let text = result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name}: a result without a text block: {result}"));
+    assert!(
+        text.len() <= governance::server::RESULT_BUDGET_BYTES,
+        "{name}: a result of {} bytes, over the budget of {} bytes",
+        text.len(),
+        governance::server::RESULT_BUDGET_BYTES
+    );
+    let structured = &result["structuredContent"];
+    let withheld = structured.get("truncated").is_some()
+        && structured.get("note").is_some()
+        && structured.as_object().is_some_and(|o| o.len() == 2);
+    assert!(
+        !withheld,
+        "{name}: the kernel withheld a result over the budget: {text}"
+    );
 }
 
 /// The text of a tool result (all text blocks joined).
@@ -1133,4 +1157,33 @@ fn http_plain(url: &str, method: &str, path: &str, body: &str) -> (u16, String) 
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, body.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(structured: Value) -> Value {
+        json!({"content": [{"type": "text", "text": structured.to_string()}],
+            "structuredContent": structured})
+    }
+
+    #[test]
+    fn results_within_the_budget_pass() {
+        assert_within_budget("t", &result(json!({"content": "x".repeat(1_000)})));
+        assert_within_budget("t", &result(json!({"content": "x", "truncated": true})));
+    }
+
+    #[test]
+    #[should_panic(expected = "over the budget")]
+    fn results_over_the_budget_fail() {
+        let big = "x".repeat(governance::server::RESULT_BUDGET_BYTES);
+        assert_within_budget("t", &result(json!({"content": big})));
+    }
+
+    #[test]
+    #[should_panic(expected = "the kernel withheld")]
+    fn the_kernels_safety_net_fails() {
+        assert_within_budget("t", &result(json!({"truncated": true, "note": "over"})));
+    }
 }
