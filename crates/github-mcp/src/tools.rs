@@ -38,6 +38,8 @@ pub const MAX_ISSUE_BODY_BYTES: usize = 20_000;
 /// All comments shown by one `github_get_issue`, with what marking each as untrusted may add;
 /// `comments_from` reads on from `next_comments_from`.
 pub const MAX_COMMENTS_BYTES: usize = 28_000;
+/// An issue's or pull request's label names.
+pub const MAX_LABELS_BYTES: usize = 4_000;
 /// One comment's body (a longer one is cut: `body_truncated`).
 pub const MAX_COMMENT_BYTES: usize = 10_000;
 /// Longest body accepted for a pull request or comment (GitHub's own limit is 65,536 chars).
@@ -420,6 +422,23 @@ pub fn cut_text(text: &str, offset: usize, max: usize) -> (String, Option<usize>
     (kept.to_owned(), next)
 }
 
+/// Label names, at most [`MAX_LABELS_BYTES`] of them (100 labels of 50 emoji would be 20 kB);
+/// a list cut short ends with a note of how many more there are.
+fn labels(list: &Value) -> Vec<Value> {
+    let mut names: Vec<Value> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| l["name"].clone())
+        .collect();
+    let more = budget::fit_list(&mut names, MAX_LABELS_BYTES, 0);
+    if more > 0 {
+        names.pop();
+        names.push(format!("(and {} more labels)", more + 1).into());
+    }
+    names
+}
+
 /// A list item bounded to `max` serialized bytes.
 pub fn item(mut value: Value, max: usize) -> Value {
     budget::fit_item(&mut value, max);
@@ -474,7 +493,7 @@ pub fn trim_pr(p: &Value, body_offset: usize) -> Value {
         "head": p["head"]["ref"], "head_sha": p["head"]["sha"],
         "base": p["base"]["ref"], "body": body, "body_truncated": body_next.is_some(),
         "body_next_offset": body_next,
-        "labels": names(&p["labels"], "name"),
+        "labels": labels(&p["labels"]),
         "requested_reviewers": names(&p["requested_reviewers"], "login"),
         "commits": p["commits"], "additions": p["additions"], "deletions": p["deletions"],
         "changed_files": p["changed_files"], "comments": p["comments"],
@@ -523,7 +542,7 @@ pub fn trim_issue(
         "number": issue["number"], "title": issue["title"], "state": issue["state"],
         "author": login(&issue["user"]), "author_association": issue["author_association"],
         "body": body, "body_truncated": body_next.is_some(), "body_next_offset": body_next,
-        "labels": issue["labels"].as_array().map(|l| l.iter().map(|i| i["name"].clone()).collect::<Vec<_>>()),
+        "labels": labels(&issue["labels"]),
         "is_pull_request": issue.get("pull_request").is_some_and(|p| !p.is_null()),
         "comments_total": issue["comments"], "comments_from": from,
         "comments_shown": comments.len(), "comments_truncated": more,
@@ -572,4 +591,49 @@ pub fn trim_commit(c: &Value) -> Value {
         }),
         MAX_ITEM_BYTES,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The largest issue GitHub can hold (a 65,536-character body of four-byte characters, 100
+    /// labels of 50, 100 comments of 65,536) fits the budget, with every marker and its
+    /// continuation, even with each text marked untrusted.
+    #[test]
+    fn the_largest_issue_fits_the_budget() {
+        let long = "😀".repeat(65_536);
+        let issue = json!({
+            "number": 1, "title": "😀".repeat(256), "state": "open", "body": long,
+            "user": {"login": "x".repeat(39)}, "author_association": "NONE",
+            "labels": (0..100).map(|i| json!({"name": format!("{i}{}", "😀".repeat(48))})).collect::<Vec<_>>(),
+            "comments": 100, "html_url": "https://github.com/o/r/issues/1",
+        });
+        let comments: Vec<Value> = (0..100)
+            .map(|i| {
+                json!({"id": i, "user": {"login": "mallory"}, "author_association": "NONE",
+                "body": long, "created_at": "2026-01-01T00:00:00Z"})
+            })
+            .collect();
+        let trimmed = trim_issue(&issue, 0, &Value::Array(comments), 1);
+        let marks = untrusted_texts(&trimmed).len();
+        let size = budget::json_len(&trimmed) + marks * budget::MARK_OVERHEAD_BYTES;
+        assert!(
+            size < governance::server::RESULT_BUDGET_BYTES,
+            "{size} bytes with {marks} marks"
+        );
+        assert_eq!(trimmed["body_truncated"], true);
+        assert!(trimmed["body_next_offset"].is_u64());
+        assert_eq!(trimmed["comments_truncated"], true);
+        assert!(trimmed["next_comments_from"].is_u64());
+        let labels = trimmed["labels"].as_array().unwrap();
+        assert!(
+            labels
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .ends_with("more labels)")
+        );
+    }
 }
