@@ -4,7 +4,8 @@
 //!   servers read into every event's `ai_context.prompt_hash`.
 //! - `SessionStart`: the model, when Claude Code gives it, into the same file.
 //! - `PreToolUse`: Claude Code's Bash commands checked against `[hooks]` ("PRs only", see
-//!   [`guard`]); a deny is Claude Code's documented deny JSON on stdout, with the reason.
+//!   [`guard`]); a deny is Claude Code's documented deny JSON on stdout, with the reason, and a
+//!   `denied` event in the journal (the command never runs, so no PostToolUse records it).
 //! - `PostToolUse` / `PostToolUseFailure`: Claude Code's own tools (Bash, Edit, Write,
 //!   WebFetch, Task, ...) journaled as tool `claude-code` in the same audit journal, parameters
 //!   redacted like every event; our own MCP servers' tools are not, they journal themselves.
@@ -12,7 +13,8 @@
 //! Installed twice (the plugin's hooks and the system module's managed hooks), the hook runs
 //! twice per event with the same payload: one copy does the event's side effects (the journal
 //! record, the state file, the drain), the other waits for it and ends ([`dedupe`]).
-//! PreToolUse is checked by both, as each copy's answer counts.
+//! PreToolUse is checked by both, as each copy's answer counts; only its denial's record is
+//! claimed.
 //!
 //! A hook never holds a session up and never blocks by accident: Claude Code reads exit code
 //! 2 as "block" (on UserPromptSubmit the prompt is dropped), and that is also what a clap usage
@@ -30,7 +32,7 @@ use std::{
     fs::OpenOptions,
     io::{Read, Write},
     os::unix::fs::{DirBuilderExt, OpenOptionsExt},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::ExitCode,
     sync::mpsc,
     time::{Duration, Instant},
@@ -253,7 +255,19 @@ fn run(
             claim.done();
             Ok(None)
         }
-        Event::PreToolUse => pre_tool_use(payload, &hooks, started),
+        Event::PreToolUse => {
+            let answer = pre_tool_use(payload, &hooks, started)?;
+            if let Some(denial) = &answer {
+                // The denial is answered whatever happens to its record: a journal that
+                // cannot be written must not let the command through.
+                if let Err(e) =
+                    journal_denial(payload, &config, &hooks, session.as_deref(), denial, claim)
+                {
+                    report(&e);
+                }
+            }
+            Ok(answer.map(|denial| denial.answer))
+        }
         Event::PostToolUse | Event::PostToolUseFailure => {
             post_tool_use(event, payload, &config, &hooks, session.as_deref(), claim)?;
             Ok(None)
@@ -270,12 +284,19 @@ fn run(
     }
 }
 
+/// A PreToolUse hook's refusal: Claude Code's deny JSON, and the rule for the journal.
+struct Denial {
+    answer: String,
+    rule: String,
+    reason: String,
+}
+
 /// PreToolUse: a Bash command checked; a denial answered with Claude Code's deny JSON.
 fn pre_tool_use(
     payload: &Map<String, Value>,
     hooks: &HooksConfig,
     started: Instant,
-) -> Result<Option<String>, String> {
+) -> Result<Option<Denial>, String> {
     let tool = payload
         .get("tool_name")
         .and_then(Value::as_str)
@@ -311,8 +332,8 @@ fn pre_tool_use(
                 "Denied by company policy ({}): {}",
                 denial.rule, denial.reason
             );
-            Ok(Some(
-                json!({
+            Ok(Some(Denial {
+                answer: json!({
                     "hookSpecificOutput": {
                         "hookEventName": "PreToolUse",
                         "permissionDecision": "deny",
@@ -320,7 +341,9 @@ fn pre_tool_use(
                     }
                 })
                 .to_string(),
-            ))
+                rule: denial.rule.to_string(),
+                reason: denial.reason.to_string(),
+            }))
         }
     }
 }
@@ -370,14 +393,47 @@ fn post_tool_use(
     let Some(claim) = claim() else {
         return Ok(());
     };
-    let audit = &config.audit;
-    let (user, roles) = caller(config);
     let access = if READ_TOOLS.contains(&tool) {
         Access::Read
     } else {
         Access::Write
     };
     let failed = event == Event::PostToolUseFailure;
+    let permission_mode = payload
+        .get("permission_mode")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let outcome = ToolOutcome {
+        access,
+        result: if failed { "error" } else { "success" },
+        error: failed.then(|| failure_text(payload)),
+        decision: Decision::allow(format!("claude-code.permission_mode.{permission_mode}")),
+    };
+    append_tool_event(&dir, payload, config, session, tool, outcome)
+        .map_err(|e| format!("{name}: {e}"))?;
+    claim.done();
+    Ok(())
+}
+
+/// How one of Claude Code's tool uses ended, for its journal event.
+struct ToolOutcome {
+    access: Access,
+    result: &'static str,
+    error: Option<String>,
+    decision: Decision,
+}
+
+/// Journals one of Claude Code's tool uses in the session's `claude-code` segment.
+fn append_tool_event(
+    dir: &Path,
+    payload: &Map<String, Value>,
+    config: &Config,
+    session: Option<&str>,
+    tool: &str,
+    outcome: ToolOutcome,
+) -> Result<(), String> {
+    let audit = &config.audit;
+    let (user, roles) = caller(config);
     let tool_use_id = payload
         .get("tool_use_id")
         .and_then(Value::as_str)
@@ -386,10 +442,6 @@ fn post_tool_use(
     if let Some(cwd) = payload.get("cwd").filter(|c| c.is_string()) {
         resources.insert("cwd".to_owned(), cwd.clone());
     }
-    let permission_mode = payload
-        .get("permission_mode")
-        .and_then(Value::as_str)
-        .unwrap_or("default");
     let record = AuditEvent {
         event_id: uuid::Uuid::now_v7().to_string(),
         seq: 0,
@@ -398,7 +450,7 @@ fn post_tool_use(
         roles,
         tool: "claude-code".into(),
         action: tool.into(),
-        access,
+        access: outcome.access,
         phase: Phase::Outcome,
         call_id: tool_use_id
             .clone()
@@ -408,10 +460,10 @@ fn post_tool_use(
             audit.capture,
             audit.max_inline_bytes,
         ),
-        result: Some(if failed { "error" } else { "success" }.into()),
-        error: failed.then(|| failure_text(payload)),
+        result: Some(outcome.result.into()),
+        error: outcome.error,
         duration_ms: payload.get("duration_ms").and_then(Value::as_u64),
-        decision: Decision::allow(format!("claude-code.permission_mode.{permission_mode}")),
+        decision: outcome.decision,
         stripped_chars: None,
         redacted_secrets: None,
         resources,
@@ -431,11 +483,49 @@ fn post_tool_use(
     };
     // One segment per Claude Code session, continued by each hook in turn.
     let segment = format!("claude-code-{}", segment_key(session));
-    let journal =
-        Journal::open_named(&dir, "claude-code", &segment).map_err(|e| format!("{name}: {e}"))?;
+    let journal = Journal::open_named(dir, "claude-code", &segment).map_err(|e| e.to_string())?;
     journal
-        .append(record, access == Access::Write)
-        .map_err(|e| format!("{name}: {tool} was not journaled: {e}"))?;
+        .append(record, outcome.access == Access::Write)
+        .map_err(|e| format!("{tool} was not journaled: {e}"))?;
+    Ok(())
+}
+
+/// Journals a PreToolUse denial: the command never runs, so no PostToolUse will record it.
+/// Claimed like the other side effects, so a hook installed twice records it once (both
+/// copies still deny).
+fn journal_denial(
+    payload: &Map<String, Value>,
+    config: &Config,
+    hooks: &HooksConfig,
+    session: Option<&str>,
+    denial: &Denial,
+    claim: impl FnOnce() -> Option<dedupe::Claim>,
+) -> Result<(), String> {
+    if !hooks.audit_tools {
+        return Ok(());
+    }
+    let dir = config
+        .audit
+        .journal_dir()
+        .ok_or_else(|| format!("PreToolUse: {}", governance::audit::AuditError::NoDirectory))?;
+    let Some(claim) = claim() else {
+        return Ok(());
+    };
+    let tool = payload
+        .get("tool_name")
+        .and_then(Value::as_str)
+        .unwrap_or("Bash");
+    let outcome = ToolOutcome {
+        access: Access::Write,
+        result: "denied",
+        error: Some(format!(
+            "Denied by company policy ({}): {}",
+            denial.rule, denial.reason
+        )),
+        decision: Decision::deny(denial.rule.clone(), denial.reason.clone()),
+    };
+    append_tool_event(&dir, payload, config, session, tool, outcome)
+        .map_err(|e| format!("PreToolUse: the denial was answered but not journaled: {e}"))?;
     claim.done();
     Ok(())
 }

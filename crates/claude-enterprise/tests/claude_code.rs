@@ -549,14 +549,23 @@ fn claude_code_runs_the_skill_through_our_servers_and_hooks_against_a_scripted_m
         output["permission_denials"][0]["tool_use_id"], "toolu_e2e_3",
         "{output}"
     );
-    // It never ran, so no PostToolUse journaled it as done. (The PreToolUse hook answers the
-    // denial to Claude Code and journals nothing itself.)
+    // It never ran, so no PostToolUse journaled it as done; the PreToolUse hook journaled the
+    // denial, once, with the guard's rule.
     assert!(
         !events
             .iter()
             .any(|e| e["call_id"] == "toolu_e2e_3" && e["result"] == "success"),
         "{events:#?}"
     );
+    let denied: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["call_id"] == "toolu_e2e_3")
+        .collect();
+    assert_eq!(denied.len(), 1, "{denied:#?}");
+    assert_eq!(denied[0]["result"], "denied");
+    assert_eq!(denied[0]["decision"]["rule"], "hooks.push_branches");
+    assert_eq!(denied[0]["action"], "Bash");
+    assert_eq!(denied[0]["ai_context"]["session_id"], output["session_id"]);
 
     // create_pull_request outside the write scope: refused by our server, nothing sent.
     let create = result("toolu_e2e_4");

@@ -10,8 +10,8 @@
 //! do; an empty marker means the holder failed or died (the kernel released its lock), so it
 //! takes the claim over and does the work itself.
 //!
-//! Not what decides anything: PreToolUse claims nothing, as both copies must give the same
-//! answer (Claude Code takes any deny). And never a reason to lose a record: any failure of
+//! Not what decides anything: PreToolUse's check claims nothing, as both copies must give the
+//! same answer (Claude Code takes any deny); only the record of a denial is claimed. And never a reason to lose a record: any failure of
 //! this machinery, or a holder still busy when the wait ends, leaves the work to be done again.
 //! A duplicate is better than a loss.
 
