@@ -38,7 +38,7 @@ fn doctor_handshakes_every_server_and_reports_missing_credentials() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("ok    config"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("github-mcp") && run.stdout.contains("8 tools listed"),
+        run.stdout.contains("github-mcp") && run.stdout.contains("9 tools listed"),
         "{}",
         run.stdout
     );

@@ -426,6 +426,55 @@ impl GithubServer {
                 let untrusted = untrusted_texts(&pr);
                 Ok(ToolOutput::new(pr).with_untrusted(untrusted))
             }
+            Call::ListPullRequestFiles(a) => {
+                let (number, per_page, page) = (
+                    a.pull_number.to_string(),
+                    a.per_page.to_string(),
+                    a.page.to_string(),
+                );
+                let url = c.url(
+                    &[
+                        "repos",
+                        a.owner.as_str(),
+                        a.repo.as_str(),
+                        "pulls",
+                        &number,
+                        "files",
+                    ],
+                    &[("per_page", &per_page), ("page", &page)],
+                )?;
+                let what = format!(
+                    "the files of pull request {}/{}#{}",
+                    a.owner, a.repo, a.pull_number
+                );
+                let found = c.get(url, &what).await?;
+                let on_page = found.as_array().map_or(0, Vec::len);
+                let mut files: Vec<Value> = found
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .skip(a.skip as usize)
+                    .map(tools::trim_pr_file)
+                    .collect();
+                let dropped =
+                    governance::server::budget::fit_list(&mut files, tools::MAX_FILES_BYTES, 0);
+                let shown_to = a.skip as usize + files.len();
+                let next = if dropped > 0 {
+                    Some(json!({"page": a.page, "skip": shown_to}))
+                } else if on_page == a.per_page as usize {
+                    Some(json!({"page": a.page + 1, "skip": 0}))
+                } else {
+                    None
+                };
+                let mut out = json!({
+                    "count": files.len(), "page": a.page, "skip": a.skip, "files": files,
+                    "truncated": dropped > 0,
+                });
+                if let Some(next) = next {
+                    out["next"] = next;
+                }
+                Ok(ToolOutput::new(out).with_resource("pull_number", a.pull_number))
+            }
             Call::GetIssue(a) => {
                 let number = a.issue_number.to_string();
                 let issue_path = [

@@ -155,6 +155,28 @@ pub struct GetPullRequest {
     pub body_offset: usize,
 }
 
+/// List the files a pull request changes, with their patches.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListPullRequestFiles {
+    /// Repository owner.
+    pub owner: Owner,
+    /// Repository name.
+    pub repo: RepoName,
+    /// Pull request number.
+    pub pull_number: u64,
+    /// Files per GitHub page (1-50, default 30).
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
+    /// Page number (1-50, default 1).
+    #[serde(default = "default_page")]
+    pub page: u32,
+    /// Files of the page to skip: a page whose patches did not all fit answers `next` with
+    /// the `page` and `skip` that read on.
+    #[serde(default)]
+    pub skip: u32,
+}
+
 /// Read one issue (or a pull request's conversation) with its comments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +274,8 @@ pub enum Call {
     ListPullRequests(ListPullRequests),
     /// github_get_pull_request
     GetPullRequest(GetPullRequest),
+    /// github_list_pull_request_files
+    ListPullRequestFiles(ListPullRequestFiles),
     /// github_get_issue
     GetIssue(GetIssue),
     /// github_create_pull_request
@@ -291,6 +315,15 @@ pub fn specs() -> Vec<ToolSpec> {
             "Get pull request",
             "Get one pull request: state, branches, author, description, size and review status. \
              A long description is cut (`body_truncated`); `body_offset` reads on.",
+            Access::Read,
+        ),
+        ToolSpec::new::<ListPullRequestFiles>(
+            "github_list_pull_request_files",
+            "List pull request files",
+            "List the files a pull request changes: name, status, additions, deletions and the \
+             patch (each cut at 20 kB: `patch_truncated`; read the whole file at the head commit \
+             with github_get_file_contents). A page whose patches do not all fit answers `next` \
+             with the `page` and `skip` that read on.",
             Access::Read,
         ),
         ToolSpec::new::<GetIssue>(
@@ -333,6 +366,7 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         "github_get_file_contents" => Call::GetFileContents(parse_args(name, args)?),
         "github_list_pull_requests" => Call::ListPullRequests(parse_args(name, args)?),
         "github_get_pull_request" => Call::GetPullRequest(parse_args(name, args)?),
+        "github_list_pull_request_files" => Call::ListPullRequestFiles(parse_args(name, args)?),
         "github_get_issue" => Call::GetIssue(parse_args(name, args)?),
         "github_create_pull_request" => Call::CreatePullRequest(parse_args(name, args)?),
         "github_add_comment" => Call::AddComment(parse_args(name, args)?),
@@ -344,6 +378,7 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
         Call::SearchRepositories(a) => Some((a.per_page, a.page)),
         Call::ListPullRequests(a) => Some((a.per_page, a.page)),
         Call::ListCommits(a) => Some((a.per_page, a.page)),
+        Call::ListPullRequestFiles(a) => Some((a.per_page, a.page)),
         _ => None,
     };
     if let Some((per_page, page)) = paging {
@@ -384,6 +419,10 @@ pub fn parse(name: &str, args: Value) -> Result<Call, ToolError> {
             a.comments
         )),
         Call::GetIssue(a) if a.comments_from == 0 => invalid("comments_from counts from 1".into()),
+        Call::ListPullRequestFiles(a) if a.skip >= a.per_page => invalid(format!(
+            "skip must be less than per_page ({}), not {}",
+            a.per_page, a.skip
+        )),
         Call::AddComment(a) if a.body.trim().is_empty() => invalid("body must not be empty".into()),
         Call::AddComment(a) if a.body.chars().count() > MAX_BODY_CHARS => {
             invalid(format!("body is longer than {MAX_BODY_CHARS} characters"))
@@ -402,6 +441,7 @@ impl Call {
             Call::ListPullRequests(a) => (&a.owner, &a.repo),
             Call::GetPullRequest(a) => (&a.owner, &a.repo),
             Call::GetIssue(a) => (&a.owner, &a.repo),
+            Call::ListPullRequestFiles(a) => (&a.owner, &a.repo),
             Call::CreatePullRequest(a) => (&a.owner, &a.repo),
             Call::AddComment(a) => (&a.owner, &a.repo),
             Call::ListCommits(a) => (&a.owner, &a.repo),
@@ -413,6 +453,32 @@ impl Call {
     pub fn is_write(&self) -> bool {
         matches!(self, Call::CreatePullRequest(_) | Call::AddComment(_))
     }
+}
+
+/// Longest patch of one file shown, in serialized bytes.
+pub const MAX_PATCH_BYTES: usize = 20_000;
+/// The files of one `github_list_pull_request_files` answer, in serialized bytes.
+pub const MAX_FILES_BYTES: usize = 50_000;
+
+/// A changed file of a pull request, its patch cut at [`MAX_PATCH_BYTES`].
+pub fn trim_pr_file(f: &Value) -> Value {
+    let mut file = json!({
+        "filename": f["filename"], "status": f["status"], "additions": f["additions"],
+        "deletions": f["deletions"], "changes": f["changes"],
+    });
+    if let Some(previous) = f["previous_filename"].as_str() {
+        file["previous_filename"] = previous.into();
+    }
+    match f["patch"].as_str() {
+        Some(patch) => {
+            let (kept, rest) = cut_text(patch, 0, MAX_PATCH_BYTES);
+            file["patch"] = kept.into();
+            file["patch_truncated"] = rest.is_some().into();
+        }
+        // GitHub leaves the patch out of binary files and very large diffs.
+        None => file["patch_note"] = "no patch (binary, or too large for GitHub to show)".into(),
+    }
+    file
 }
 
 /// `text` from byte `offset`, within `max` serialized bytes: what is kept and where the rest

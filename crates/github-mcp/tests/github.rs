@@ -54,6 +54,7 @@ fn every_tool_speaks_githubs_api() {
             "github_get_file_contents",
             "github_list_pull_requests",
             "github_get_pull_request",
+            "github_list_pull_request_files",
             "github_get_issue",
             "github_create_pull_request",
             "github_add_comment",
@@ -97,6 +98,11 @@ fn every_tool_speaks_githubs_api() {
             "github_get_pull_request",
             json!({"owner": "octo", "repo": "hello", "pull_number": 7}),
             &["number", "head", "base", "author"],
+        ),
+        (
+            "github_list_pull_request_files",
+            json!({"owner": "octo", "repo": "hello", "pull_number": 7, "per_page": 10}),
+            &["files", "count", "page"],
         ),
         (
             "github_get_issue",
@@ -165,7 +171,7 @@ fn every_tool_speaks_githubs_api() {
     assert_eq!(writes[1]["repo"], "octo/hello");
     assert!(writes[1]["pull_number"].is_u64());
     assert_eq!(writes[1]["decision"]["rule"], "github.write_scope");
-    assert_eq!(journal.iter().filter(|e| e["access"] == "read").count(), 7);
+    assert_eq!(journal.iter().filter(|e| e["access"] == "read").count(), 8);
     assert!(
         journal
             .iter()
@@ -390,6 +396,7 @@ fn policy_hides_tools_and_hidden_equals_unknown() {
             "github_search_repositories",
             "github_list_pull_requests",
             "github_get_pull_request",
+            "github_list_pull_request_files",
             "github_get_issue",
             "github_list_commits"
         ]
@@ -557,7 +564,7 @@ fn without_a_token_tools_list_and_calls_say_how_to_log_in() {
     let mut server = sandbox.github(proxy.url(), None);
     server.initialize();
     let listed = server.request("tools/list", json!({}));
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 9);
     let r = server.call(
         "github_list_commits",
         json!({"owner": "octo", "repo": "hello"}),
@@ -584,6 +591,51 @@ fn big_answers_come_in_parts_within_the_budget() {
     let mut server = sandbox.github(proxy.url(), Some(TOKEN));
     server.initialize();
     let json_type = [("content-type", "application/json")];
+
+    // A page of 10 changed files with 15 kB patches, one over the patch limit, one binary:
+    // read on with `next` until every file was shown once.
+    let mut changed: Vec<Value> = (0..10)
+        .map(|i| {
+            json!({"sha": "1", "filename": format!("src/f{i}.rs"), "status": "modified",
+                "additions": 300, "deletions": 2, "changes": 302,
+                "patch": format!("@@ -1,2 +1,300 @@\n{}", "+let x = \"y\";\n".repeat(1_000))})
+        })
+        .collect();
+    changed[3]["patch"] = "+a\n".repeat(20_000).into();
+    changed[7].as_object_mut().unwrap().remove("patch");
+    let page = serde_json::to_string(&changed).unwrap();
+    let (mut next, mut seen, mut calls) = (json!({"page": 1, "skip": 0}), Vec::new(), 0);
+    loop {
+        proxy.inject("/repos/octo/hello/pulls/9/files", 200, &json_type, &page, 1);
+        let r = server.call(
+            "github_list_pull_request_files",
+            json!({"owner": "octo", "repo": "hello", "pull_number": 9, "per_page": 10,
+                   "page": next["page"], "skip": next["skip"]}),
+        );
+        assert_within_budget("github_list_pull_request_files", &r);
+        calls += 1;
+        let out = r["structuredContent"].clone();
+        for file in out["files"].as_array().unwrap() {
+            seen.push(file["filename"].as_str().unwrap().to_owned());
+            match file["filename"].as_str().unwrap() {
+                "src/f3.rs" => assert_eq!(file["patch_truncated"], true, "{file}"),
+                "src/f7.rs" => assert!(file["patch_note"].is_string(), "{file}"),
+                _ => assert_eq!(file["patch_truncated"], false, "{file}"),
+            }
+        }
+        match out.get("next") {
+            // A full page: GitHub may have more on the next one, which is where this ends.
+            Some(n) if n["page"] == 2 => break,
+            Some(n) => {
+                assert_eq!(out["truncated"], true, "{out}");
+                next = n.clone();
+            }
+            None => panic!("a full page names the next one: {out}"),
+        }
+    }
+    let expected: Vec<String> = (0..10).map(|i| format!("src/f{i}.rs")).collect();
+    assert_eq!(seen, expected, "every file once, in order");
+    assert!(calls >= 3, "{calls} calls");
 
     // A 150 kB file of quotes and line breaks (each twice its size in JSON), read to the end.
     let source = "let s = \"quoted\";\n\tindented é\n".repeat(4_500);

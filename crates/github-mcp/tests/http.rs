@@ -97,7 +97,7 @@ async fn streamable_http_lists_and_calls_through_the_pipeline() {
         .await
         .unwrap(),
     );
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 9);
     let called = message(
         &post(
             json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "github_get_pull_request", "arguments": {"owner": "octo", "repo": "hello", "pull_number": 1}}}),

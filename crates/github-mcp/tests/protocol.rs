@@ -120,7 +120,7 @@ fn check_client_run(lines: &[Value], expect_version: Option<&str>) {
         .collect();
     assert_eq!(
         tools.len(),
-        7,
+        8,
         "add_comment hidden from auditors: {tools:?}"
     );
     assert!(!tools.contains(&"github_add_comment"));
