@@ -647,24 +647,11 @@ fn update_state(session: &str, change: impl FnOnce(&mut Map<String, Value>)) -> 
         .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
         .unwrap_or_default();
     change(&mut state);
-    let temporary = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(&serde_json::to_vec(&state).unwrap_or_default())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &path)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
+    governance::identity::replace_session_file(
+        &path,
+        &serde_json::to_vec(&state).unwrap_or_default(),
+    )
+    .map_err(|e| {
         format!(
             "cannot write the session state file {}: {e}",
             path.display()

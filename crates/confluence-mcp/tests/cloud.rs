@@ -33,25 +33,6 @@ type LockCase = (
     Option<&'static str>,
 );
 
-/// A result's text (what the model reads) fits the kernel's budget, by the server's own bounds
-/// (not the kernel's safety net, which would leave only a note).
-fn assert_within_budget(tool: &str, result: &Value) {
-    let bytes = result_text(result).len();
-    assert!(
-        bytes <= governance::server::RESULT_BUDGET_BYTES,
-        "{tool}: {bytes} bytes, over the budget"
-    );
-    let structured = &result["structuredContent"];
-    let withheld = structured.get("truncated").is_some()
-        && structured.get("note").is_some()
-        && structured.as_object().is_some_and(|o| o.len() == 2);
-    assert!(
-        !withheld,
-        "{tool}: withheld by the kernel: {}",
-        result_text(result)
-    );
-}
-
 fn plain() -> Value {
     restriction(&[], &[])
 }

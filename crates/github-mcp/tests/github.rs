@@ -8,27 +8,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{GithubSandbox, RecordingProxy, Sandbox, github_prism, result_text};
+use support::{
+    GithubSandbox, RecordingProxy, Sandbox, assert_within_budget, github_prism, result_text,
+};
 
 const TOKEN: &str = "ghp_TESTTOKEN0123456789abcdefghijklmnopqrst";
-
-/// A result's text (what the model reads) fits the kernel's budget.
-fn assert_within_budget(tool: &str, result: &Value) {
-    let bytes = result_text(result).len();
-    assert!(
-        bytes <= governance::server::RESULT_BUDGET_BYTES,
-        "{tool}: {bytes} bytes, over the budget"
-    );
-    let structured = &result["structuredContent"];
-    let withheld = structured.get("truncated").is_some()
-        && structured.get("note").is_some()
-        && structured.as_object().is_some_and(|o| o.len() == 2);
-    assert!(
-        !withheld,
-        "{tool}: the kernel's safety net withheld the result: {}",
-        result_text(result)
-    );
-}
 
 fn setup(config: &str) -> (Sandbox, RecordingProxy) {
     (Sandbox::new(config), RecordingProxy::start(github_prism()))

@@ -14,7 +14,6 @@
 use std::{
     collections::BTreeMap,
     fs::OpenOptions,
-    io::Write,
     os::unix::fs::{DirBuilderExt, OpenOptionsExt},
     path::PathBuf,
     sync::{Arc, Mutex},
@@ -210,22 +209,8 @@ impl FlowStore {
         if record == before {
             return Ok(());
         }
-        let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&temporary)?;
-            file.write_all(&serde_json::to_vec(&record).map_err(std::io::Error::other)?)?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        written.map_err(failed)
+        let bytes = serde_json::to_vec(&record).map_err(|e| failed(std::io::Error::other(e)))?;
+        crate::identity::replace_session_file(path, &bytes).map_err(failed)
     }
 }
 

@@ -8,7 +8,7 @@
 //! environment, `_meta["claudecode/toolUseId"]` per call, and the per-session state file the
 //! `claude-enterprise hook` command writes (prompt hash, model).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -99,6 +99,30 @@ pub fn session_state_path(session_id: &str) -> Option<PathBuf> {
         return None;
     }
     crate::config::state_dir().map(|d| d.join("sessions").join(format!("{session_id}.json")))
+}
+
+/// Replaces a file of the session state directory whole: `bytes` go to a temporary file (0600)
+/// in the same directory, synced, then renamed over `path`, so a reader sees the old file or
+/// the new one, never half; the temporary is removed when anything fails.
+pub fn replace_session_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// The AI context of one call: the session from the environment, the hooks' state file, and

@@ -12,7 +12,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Auth, JiraSandbox, RecordingProxy, Sandbox, jira_site, result_text, tool_names};
+use support::{
+    Auth, JiraSandbox, RecordingProxy, Sandbox, assert_within_budget, jira_site, result_text,
+    tool_names,
+};
 
 /// Jira's field list as a site with Jira Software and a financial custom field answers it.
 const FIELDS: &str = r#"[
@@ -62,25 +65,6 @@ fn config(roles: &[&str], extra: &str) -> String {
 
 fn text(result: &Value) -> String {
     result_text(result)
-}
-
-/// A result's text (what the model reads) fits the kernel's budget, by the server's own bounds
-/// (not the kernel's safety net, which would leave only a note).
-fn assert_within_budget(tool: &str, result: &Value) {
-    let bytes = text(result).len();
-    assert!(
-        bytes <= governance::server::RESULT_BUDGET_BYTES,
-        "{tool}: {bytes} bytes, over the budget"
-    );
-    let structured = &result["structuredContent"];
-    let withheld = structured.get("truncated").is_some()
-        && structured.get("note").is_some()
-        && structured.as_object().is_some_and(|o| o.len() == 2);
-    assert!(
-        !withheld,
-        "{tool}: withheld by the kernel: {}",
-        text(result)
-    );
 }
 
 fn is_error(result: &Value) -> bool {
