@@ -443,10 +443,15 @@ impl GithubServer {
                     ],
                     &[("per_page", &per_page), ("page", &page)],
                 )?;
-                let what = format!(
-                    "the files of pull request {}/{}#{}",
-                    a.owner, a.repo, a.pull_number
-                );
+                // Who wrote the patches: an outsider's code (and its comments) is their text.
+                let pr_url = c.url(
+                    &["repos", a.owner.as_str(), a.repo.as_str(), "pulls", &number],
+                    &[],
+                )?;
+                let pr_name = format!("pull request {}/{}#{}", a.owner, a.repo, a.pull_number);
+                let pr = c.get(pr_url, &pr_name).await?;
+                let author = tools::pr_author(&pr);
+                let what = format!("the files of {pr_name}");
                 let found = c.get(url, &what).await?;
                 let on_page = found.as_array().map_or(0, Vec::len);
                 let mut files: Vec<Value> = found
@@ -456,8 +461,16 @@ impl GithubServer {
                     .skip(a.skip as usize)
                     .map(tools::trim_pr_file)
                     .collect();
-                let dropped =
-                    governance::server::budget::fit_list(&mut files, tools::MAX_FILES_BYTES, 0);
+                let mark_room = if author.trusted {
+                    0
+                } else {
+                    governance::server::budget::MARK_OVERHEAD_BYTES
+                };
+                let dropped = governance::server::budget::fit_list(
+                    &mut files,
+                    tools::MAX_FILES_BYTES,
+                    mark_room,
+                );
                 let shown_to = a.skip as usize + files.len();
                 let next = if dropped > 0 {
                     Some(json!({"page": a.page, "skip": shown_to}))
@@ -467,13 +480,17 @@ impl GithubServer {
                     None
                 };
                 let mut out = json!({
+                    "author": author.login, "author_association": author.association,
                     "count": files.len(), "page": a.page, "skip": a.skip, "files": files,
                     "truncated": dropped > 0,
                 });
                 if let Some(next) = next {
                     out["next"] = next;
                 }
-                Ok(ToolOutput::new(out).with_resource("pull_number", a.pull_number))
+                let untrusted = tools::untrusted_patches(&out, &author);
+                Ok(ToolOutput::new(out)
+                    .with_resource("pull_number", a.pull_number)
+                    .with_untrusted(untrusted))
             }
             Call::GetIssue(a) => {
                 let number = a.issue_number.to_string();

@@ -323,7 +323,8 @@ pub fn specs() -> Vec<ToolSpec> {
             "List the files a pull request changes: name, status, additions, deletions and the \
              patch (each cut at 20 kB: `patch_truncated`; read the whole file at the head commit \
              with github_get_file_contents). A page whose patches do not all fit answers `next` \
-             with the `page` and `skip` that read on.",
+             with the `page` and `skip` that read on. The patches of an author outside the \
+             organisation are marked as untrusted.",
             Access::Read,
         ),
         ToolSpec::new::<GetIssue>(
@@ -643,6 +644,56 @@ pub fn untrusted_texts(trimmed: &Value) -> Vec<governance::flow::UntrustedText> 
                 .enumerate()
                 .filter_map(|(i, c)| judged(c, format!("/comments/{i}/body"))),
         )
+        .collect()
+}
+
+/// Who opened a pull request, and whether they are inside the organisation.
+pub struct PrAuthor {
+    /// GitHub login.
+    pub login: String,
+    /// GitHub's `author_association` (`(none given)` without one).
+    pub association: String,
+    /// OWNER, MEMBER or COLLABORATOR.
+    pub trusted: bool,
+}
+
+/// The author of a pull request as GitHub answers it.
+pub fn pr_author(pr: &Value) -> PrAuthor {
+    let association = pr["author_association"]
+        .as_str()
+        .unwrap_or("(none given)")
+        .to_owned();
+    PrAuthor {
+        login: pr["user"]["login"]
+            .as_str()
+            .unwrap_or("(unknown)")
+            .to_owned(),
+        trusted: TRUSTED_ASSOCIATIONS.contains(&association.as_str()),
+        association,
+    }
+}
+
+/// The patches of a `github_list_pull_request_files` answer, as untrusted text when the pull
+/// request's author is outside the organisation: a patch is their text, code comments included.
+pub fn untrusted_patches(out: &Value, author: &PrAuthor) -> Vec<governance::flow::UntrustedText> {
+    if author.trusted {
+        return Vec::new();
+    }
+    out["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, file)| file["patch"].is_string())
+        .map(|(i, _)| governance::flow::UntrustedText {
+            pointer: format!("/files/{i}/patch"),
+            author: format!("@{}", author.login),
+            why: format!(
+                "the pull request's author, author_association {}",
+                author.association
+            ),
+            source: None,
+        })
         .collect()
 }
 
