@@ -311,23 +311,13 @@ fn result_text(result: &Value) -> String {
 
 /// Every journal line under the state dir, parsed.
 fn journal(state_home: &Path) -> Vec<Value> {
-    let dir = state_home.join("claude-enterprise/audit");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("no journal in {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect::<Vec<Value>>()
-        })
-        .collect()
+    let events = testkit::read_journal(&state_home.join("claude-enterprise/audit"));
+    assert!(
+        !events.is_empty(),
+        "no journal under {}",
+        state_home.display()
+    );
+    events
 }
 
 fn cli() -> PathBuf {

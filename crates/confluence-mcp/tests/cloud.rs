@@ -1481,21 +1481,7 @@ fn pages_by_anonymous_authors_are_marked_and_steer_no_update_elsewhere() {
     assert_eq!(shown["untrusted_content"]["marked"], 2, "{shown}");
     assert_eq!(shown["provenance"], "untrusted");
     let body = shown["body"].as_str().unwrap();
-    let lines: Vec<&str> = body.lines().collect();
-    assert!(
-        lines[0].starts_with("[untrusted content ")
-            && lines[0].contains("Anonymous")
-            && lines[0].contains("type anonymous"),
-        "{body}"
-    );
-    assert!(body.contains(INJECTED), "{body}");
-    assert!(
-        lines
-            .last()
-            .unwrap()
-            .starts_with("[end of untrusted content "),
-        "{body}"
-    );
+    assert_fenced(body, "Anonymous", "type anonymous", INJECTED);
     assert!(
         shown["title"]
             .as_str()

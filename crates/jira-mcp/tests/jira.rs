@@ -13,8 +13,8 @@ mod support;
 
 use serde_json::{Value, json};
 use support::{
-    Auth, JiraSandbox, RecordingProxy, Sandbox, assert_within_budget, jira_site, result_text,
-    tool_names,
+    Auth, JiraSandbox, RecordingProxy, Sandbox, assert_fenced, assert_within_budget, jira_site,
+    result_text, tool_names,
 };
 
 /// Jira's field list as a site with Jira Software and a financial custom field answers it.
@@ -1060,21 +1060,7 @@ fn customer_comments_are_marked_and_steer_no_write_elsewhere() {
     let recent = &shown["comments"]["recent"];
     assert_eq!(recent[1]["provenance"], "untrusted", "{shown}");
     let body = recent[1]["body"].as_str().unwrap();
-    let lines: Vec<&str> = body.lines().collect();
-    assert!(
-        lines[0].starts_with("[untrusted content ")
-            && lines[0].contains("Jane Customer")
-            && lines[0].contains("accountType customer"),
-        "{body}"
-    );
-    assert!(body.contains(INJECTED), "{body}");
-    assert!(
-        lines
-            .last()
-            .unwrap()
-            .starts_with("[end of untrusted content "),
-        "{body}"
-    );
+    assert_fenced(body, "Jane Customer", "accountType customer", INJECTED);
     // The staff comment and the staff-reported description stay as written.
     assert!(recent[0].get("provenance").is_none(), "{shown}");
     assert_eq!(recent[0]["body"], "Looking into it.");

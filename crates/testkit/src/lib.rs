@@ -755,6 +755,45 @@ pub fn uuid() -> String {
     )
 }
 
+/// `text` as the kernel shows untrusted text (`trust.untrusted_content = "mark"`): fenced
+/// between an opening line naming `author` and `why` and a closing line, `inner` inside.
+pub fn assert_fenced(text: &str, author: &str, why: &str, inner: &str) {
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, last) = (lines[0], lines[lines.len() - 1]);
+    assert!(
+        first.starts_with("[untrusted content ") && first.contains(author) && first.contains(why),
+        "not fenced as untrusted text by {author} ({why}): {text}"
+    );
+    assert!(
+        last.starts_with("[end of untrusted content "),
+        "no closing fence: {text}"
+    );
+    assert!(text.contains(inner), "{inner:?} not inside: {text}");
+}
+
+/// Every line of every journal segment in `dir`, in segment-name order, parsed (an
+/// unparsable line, such as a torn tail, is skipped); none when `dir` does not exist.
+pub fn read_journal(dir: &Path) -> Vec<Value> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .flat_map(|path| {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
 /// A temporary state dir (journal) and optional config for one server.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -781,23 +820,7 @@ impl Sandbox {
 
     /// Every journal line, parsed.
     pub fn journal(&self) -> Vec<Value> {
-        let mut events = Vec::new();
-        let Ok(entries) = std::fs::read_dir(self.journal_dir()) else {
-            return events;
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            for line in std::fs::read_to_string(path).unwrap().lines() {
-                if let Ok(v) = serde_json::from_str(line) {
-                    events.push(v);
-                }
-            }
-        }
-        events
+        read_journal(&self.journal_dir())
     }
 
     /// Everything written under the sandbox, for secret greps.
