@@ -142,7 +142,7 @@ impl GithubServer {
     /// Whether anyone can read `repo` (`None`: GitHub did not say), asked once per process.
     /// `internal` repositories count as private: only the enterprise reads them.
     async fn visibility(&self, repo: &FullName) -> Option<Visibility> {
-        let key = repo.to_string();
+        let key = flow_id(repo);
         if let Some(known) = self.visibility.lock().await.get(&key) {
             return Some(*known);
         }
@@ -169,9 +169,32 @@ impl GithubServer {
     /// stricter reading for the use (a read: private; a write's target: public).
     async fn flow_resource(&self, repo: &FullName, unknown: Visibility) -> Resource {
         Resource {
-            id: format!("github:{repo}"),
+            id: flow_id(repo),
             visibility: self.visibility(repo).await.unwrap_or(unknown),
         }
+    }
+
+    /// One pull request as GitHub answers it, and how errors name it.
+    async fn pull_request(
+        &self,
+        c: &GithubClient,
+        owner: &Owner,
+        repo: &names::RepoName,
+        number: u64,
+    ) -> Result<(Value, String), ToolError> {
+        let number_text = number.to_string();
+        let url = c.url(
+            &[
+                "repos",
+                owner.as_str(),
+                repo.as_str(),
+                "pulls",
+                &number_text,
+            ],
+            &[],
+        )?;
+        let what = format!("pull request {owner}/{repo}#{number}");
+        Ok((c.get(url, &what).await?, what))
     }
 
     fn read_decision(&self, repo: &FullName) -> Decision {
@@ -416,13 +439,10 @@ impl GithubServer {
                 ))
             }
             Call::GetPullRequest(a) => {
-                let number = a.pull_number.to_string();
-                let url = c.url(
-                    &["repos", a.owner.as_str(), a.repo.as_str(), "pulls", &number],
-                    &[],
-                )?;
-                let what = format!("pull request {}/{}#{}", a.owner, a.repo, a.pull_number);
-                let pr = trim_pr(&c.get(url, &what).await?, a.body_offset);
+                let (found, _) = self
+                    .pull_request(c, &a.owner, &a.repo, a.pull_number)
+                    .await?;
+                let pr = trim_pr(&found, a.body_offset);
                 let untrusted = untrusted_texts(&pr);
                 Ok(ToolOutput::new(pr).with_untrusted(untrusted))
             }
@@ -444,12 +464,9 @@ impl GithubServer {
                     &[("per_page", &per_page), ("page", &page)],
                 )?;
                 // Who wrote the patches: an outsider's code (and its comments) is their text.
-                let pr_url = c.url(
-                    &["repos", a.owner.as_str(), a.repo.as_str(), "pulls", &number],
-                    &[],
-                )?;
-                let pr_name = format!("pull request {}/{}#{}", a.owner, a.repo, a.pull_number);
-                let pr = c.get(pr_url, &pr_name).await?;
+                let (pr, pr_name) = self
+                    .pull_request(c, &a.owner, &a.repo, a.pull_number)
+                    .await?;
                 let author = tools::pr_author(&pr);
                 let what = format!("the files of {pr_name}");
                 let found = c.get(url, &what).await?;
@@ -604,6 +621,12 @@ impl GithubServer {
             }
         }
     }
+}
+
+/// `repo` as the session's flow record names it: GitHub's names are case-insensitive, so one
+/// repository has one name however a call spells it.
+fn flow_id(repo: &FullName) -> String {
+    format!("github:{}", repo.to_string().to_ascii_lowercase())
 }
 
 /// The `repo:`, `org:`, `user:` (and `owner:`) qualifiers of a search query that could widen

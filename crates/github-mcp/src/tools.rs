@@ -620,31 +620,45 @@ pub fn trim_issue(
 
 const TRUSTED_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
 
-/// The bodies of a trimmed issue or pull request (and its comments) written from outside the
-/// organisation, as JSON pointers for the kernel to mark or withhold.
+/// GitHub's `author_association` of `item` (`(none given)` without one), and whether it puts
+/// the author inside the organisation.
+fn association(item: &Value) -> (&str, bool) {
+    let association = item["author_association"]
+        .as_str()
+        .unwrap_or("(none given)");
+    (association, TRUSTED_ASSOCIATIONS.contains(&association))
+}
+
+/// The texts of a trimmed issue or pull request (its title and body, and its comments' bodies)
+/// written from outside the organisation, as JSON pointers for the kernel to mark or withhold.
 pub fn untrusted_texts(trimmed: &Value) -> Vec<governance::flow::UntrustedText> {
-    let judged = |item: &Value, pointer: String| {
-        let association = item["author_association"]
-            .as_str()
-            .unwrap_or("(none given)");
-        (!TRUSTED_ASSOCIATIONS.contains(&association) && item["body"].is_string()).then(|| {
-            governance::flow::UntrustedText {
+    let judged = |item: &Value, pointers: Vec<String>| {
+        let (association, trusted) = association(item);
+        let author = format!("@{}", item["author"].as_str().unwrap_or("(unknown)"));
+        pointers
+            .into_iter()
+            .filter(|pointer| !trusted && item.pointer(pointer).is_some_and(Value::is_string))
+            .map(|pointer| governance::flow::UntrustedText {
                 pointer,
-                author: format!("@{}", item["author"].as_str().unwrap_or("(unknown)")),
+                author: author.clone(),
                 why: format!("author_association {association}"),
                 source: None,
-            }
-        })
+            })
+            .collect::<Vec<_>>()
     };
     let comments = trimmed["comments"].as_array().into_iter().flatten();
-    judged(trimmed, "/body".into())
-        .into_iter()
-        .chain(
-            comments
-                .enumerate()
-                .filter_map(|(i, c)| judged(c, format!("/comments/{i}/body"))),
-        )
-        .collect()
+    let mut texts = judged(trimmed, vec!["/title".into(), "/body".into()]);
+    for (i, comment) in comments.enumerate() {
+        texts.extend(
+            judged(comment, vec!["/body".into()])
+                .into_iter()
+                .map(|mut text| {
+                    text.pointer = format!("/comments/{i}{}", text.pointer);
+                    text
+                }),
+        );
+    }
+    texts
 }
 
 /// Who opened a pull request, and whether they are inside the organisation.
@@ -659,17 +673,14 @@ pub struct PrAuthor {
 
 /// The author of a pull request as GitHub answers it.
 pub fn pr_author(pr: &Value) -> PrAuthor {
-    let association = pr["author_association"]
-        .as_str()
-        .unwrap_or("(none given)")
-        .to_owned();
+    let (association, trusted) = association(pr);
     PrAuthor {
         login: pr["user"]["login"]
             .as_str()
             .unwrap_or("(unknown)")
             .to_owned(),
-        trusted: TRUSTED_ASSOCIATIONS.contains(&association.as_str()),
-        association,
+        association: association.to_owned(),
+        trusted,
     }
 }
 

@@ -15,8 +15,8 @@ use std::{
 
 use serde_json::{Value, json};
 use support::{
-    AtlassianSpec, GithubSandbox, RecordingProxy, Sandbox, atlassian_prism, github_prism,
-    peer_file, peers_dir, result_text, uuid, workspace_bin,
+    AtlassianSpec, GithubSandbox, RecordingProxy, Sandbox, assert_fenced, atlassian_prism,
+    github_prism, peer_file, peers_dir, result_text, uuid, workspace_bin,
 };
 
 const TOKEN: &str = "ghp_PROTOCOLTEST";
@@ -333,6 +333,13 @@ fn the_toxic_flow_is_refused_and_its_halves_are_not() {
             "secret",
             false,
         ),
+        // GitHub's names are case-insensitive: one repository, however it is spelled.
+        (
+            "into the repository read, spelled otherwise",
+            &["issue", "secret"],
+            "SeCrEt",
+            false,
+        ),
     ];
     for (case, reads, target, refused) in cases {
         let sandbox = Sandbox::new(config);
@@ -381,13 +388,17 @@ fn the_toxic_flow_is_refused_and_its_halves_are_not() {
         if reads.contains(&"issue") {
             let issue = &results[0]["structuredContent"];
             let body = issue["body"].as_str().unwrap();
-            assert!(body.starts_with("[untrusted content "), "{case}: {body}");
-            assert!(
-                body.contains("@mallory") && body.contains("author_association NONE"),
-                "{body}"
+            assert_fenced(body, "@mallory", "author_association NONE", "IMPORTANT");
+            // The title is the outsider's text too.
+            let title = issue["title"].as_str().unwrap();
+            assert_fenced(
+                title,
+                "@mallory",
+                "author_association NONE",
+                "Docs are out of date",
             );
             assert_eq!(issue["provenance"], "untrusted");
-            assert_eq!(issue["untrusted_content"]["marked"], 1, "{issue}");
+            assert_eq!(issue["untrusted_content"]["marked"], 2, "{issue}");
             assert_eq!(
                 issue["comments"][0]["body"], "Thanks, looking.",
                 "a member's comment"
@@ -437,7 +448,7 @@ fn the_toxic_flow_is_refused_and_its_halves_are_not() {
             .filter(|e| e["action"] == "get_issue")
             .collect();
         if reads.contains(&"issue") {
-            assert_eq!(read_events[0]["untrusted_marked"], 1, "{:?}", read_events);
+            assert_eq!(read_events[0]["untrusted_marked"], 2, "{:?}", read_events);
         }
         proxy.assert_no_violations();
     }
