@@ -625,7 +625,7 @@ fn caller(config: &Config) -> (String, Vec<String>) {
 fn update_state(session: &str, change: impl FnOnce(&mut Map<String, Value>)) -> Result<(), String> {
     let path = governance::identity::session_state_path(session).ok_or_else(|| {
         format!(
-            "no state file for session `{session}`: the id must be letters, digits and '-', and \
+            "no state file for session `{session}`: \
              XDG_STATE_HOME or HOME must be set"
         )
     })?;

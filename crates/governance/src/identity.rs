@@ -88,17 +88,26 @@ struct SessionState {
     model: Option<String>,
 }
 
-/// The state file of a Claude Code session, written by `claude-enterprise hook`.
+/// The state file of a Claude Code session, written by `claude-enterprise hook`. Every
+/// non-empty id has one, so that the hooks and every server of a session meet in the same
+/// files whatever Claude Code's ids look like: an id of letters, digits and '-' (a UUID) names
+/// its file; any other (it comes from the environment and could hold `/` or `..`) is named by
+/// its SHA-256, which never leaves the sessions directory.
 pub fn session_state_path(session_id: &str) -> Option<PathBuf> {
-    // The id comes from the environment: never let it name a path outside the sessions dir.
-    if session_id.is_empty()
-        || !session_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
+    if session_id.is_empty() {
         return None;
     }
-    crate::config::state_dir().map(|d| d.join("sessions").join(format!("{session_id}.json")))
+    let plain = session_id.len() <= 128
+        && session_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let name = if plain {
+        session_id.to_owned()
+    } else {
+        use sha2::Digest;
+        format!("sha256-{}", hex::encode(sha2::Sha256::digest(session_id)))
+    };
+    crate::config::state_dir().map(|d| d.join("sessions").join(format!("{name}.json")))
 }
 
 /// Replaces a file of the session state directory whole: `bytes` go to a temporary file (0600)
@@ -138,5 +147,42 @@ pub fn ai_context(session_id: Option<&str>, tool_use_id: Option<String>) -> AiCo
         prompt_hash: state.prompt_hash,
         model: state.model,
         tool_use_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_session_id_has_a_state_file_inside_the_sessions_directory() {
+        let name = |id: &str| {
+            let path = session_state_path(id).expect("HOME or XDG_STATE_HOME is set for tests");
+            assert_eq!(
+                path.parent().and_then(|p| p.file_name()),
+                Some(std::ffi::OsStr::new("sessions")),
+                "{id:?} -> {}",
+                path.display()
+            );
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        };
+        let uuid = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(name(uuid), format!("{uuid}.json"));
+        for odd in [
+            "../../etc/passwd",
+            "a/b",
+            "x.y",
+            "sess\u{0}ion",
+            &"a".repeat(300),
+        ] {
+            let file = name(odd);
+            assert!(
+                file.starts_with("sha256-") && file.ends_with(".json"),
+                "{odd:?} -> {file}"
+            );
+            assert_eq!(name(odd), file, "the same id, the same file");
+        }
+        assert_ne!(name("a/b"), name("a/c"));
+        assert!(session_state_path("").is_none());
     }
 }
