@@ -352,11 +352,7 @@ impl<U: Upstream> GovernedServer<U> {
             Resource::private(format!("{}:(undeclared)", self.upstream.upstream_name()))
         });
         let store = self.kernel.flow.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.load())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        match loaded {
+        match off_the_runtime(move || store.load()).await {
             Ok(record) => record.concern(&target).map(|reason| {
                 Decision::deny(
                     RULE,
@@ -400,17 +396,15 @@ impl<U: Upstream> GovernedServer<U> {
         }
         let untrusted: Vec<(String, u64)> = untrusted.into_iter().collect();
         let store = self.kernel.flow.clone();
-        let added = tokio::task::spawn_blocking(move || store.add(&reads, &untrusted))
+        off_the_runtime(move || store.add(&reads, &untrusted))
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        added.map_err(|e| {
-            ToolError::Unavailable(format!(
-                "the result was withheld: {e}. Writes are judged by what the session read \
+            .map_err(|e| {
+                ToolError::Unavailable(format!(
+                    "the result was withheld: {e}. Writes are judged by what the session read \
                  (flow.cross_resource_writes), so every read must be recorded; fix the state \
                  directory's permissions or free disk space"
-            ))
-        })
+                ))
+            })
     }
 
     /// Runs one governed call. `arguments` is the request's `arguments` as sent (`null` when
@@ -554,22 +548,22 @@ impl<U: Upstream> GovernedServer<U> {
                     }
                 }
                 record.resources.extend(output.resources);
-                if let Err(e) = self
-                    .record_reads(output.reads, provenance.marked_sources)
-                    .await
-                {
-                    return fail(&record, e).await;
-                }
                 let cleaned = clean_json(&mut output.value, Scrub::Held);
                 let mut text = serde_json::to_string(&output.value).unwrap_or_default();
+                let mut shown = (output.reads, provenance.marked_sources);
                 if text.len() > RESULT_BUDGET_BYTES {
-                    // A safety net: each server bounds its own results below the budget.
+                    // A safety net: each server bounds its own results below the budget. The
+                    // model sees none of this result, so the session has read none of it.
                     record
                         .resources
                         .insert("result_bytes".into(), text.len().into());
                     record.resources.insert("over_budget".into(), true.into());
                     output.value = over_budget(text.len());
                     text = serde_json::to_string(&output.value).unwrap_or_default();
+                    shown = Default::default();
+                }
+                if let Err(e) = self.record_reads(shown.0, shown.1).await {
+                    return fail(&record, e).await;
                 }
                 let note = self.record_outcome(&record, started, Ok(()), cleaned).await;
                 let mut result = CallToolResult::structured(output.value);
@@ -596,6 +590,17 @@ fn definition(spec: &ToolSpec) -> Tool {
         Tool::new(spec.name, spec.description, spec.input_schema.clone()).annotate(annotations);
     tool.title = Some(spec.title.to_owned());
     tool
+}
+
+/// Runs a blocking file operation of the flow record on tokio's blocking pool, so that no
+/// async worker waits on the disk or a lock.
+async fn off_the_runtime<T: Send + 'static>(
+    operation: impl FnOnce() -> Result<T, crate::flow::FlowError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(operation).await {
+        Ok(done) => done.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// What the model gets instead of a result of `bytes` bytes, over [`RESULT_BUDGET_BYTES`]:
