@@ -698,20 +698,16 @@ fn big_answers_come_in_parts_within_the_budget() {
             "body": format!("comment {i} {}", "c".repeat(4_000)), "created_at": "2026-01-01T00:00:00Z"}))
         .collect();
     let comments = Value::Array(comments).to_string();
-    proxy.inject(
-        "/repos/octo/hello/issues/9/comments",
-        200,
-        &json_type,
-        &comments,
-        1,
-    );
-    proxy.inject(
-        "/repos/octo/hello/issues/9",
-        200,
-        &json_type,
-        &issue.to_string(),
-        1,
-    );
+    // The comments first: the proxy takes the first injection whose prefix matches.
+    let serve_issue_9 = || {
+        for (path, body) in [
+            ("/repos/octo/hello/issues/9/comments", comments.clone()),
+            ("/repos/octo/hello/issues/9", issue.to_string()),
+        ] {
+            proxy.inject(path, 200, &json_type, &body, 1);
+        }
+    };
+    serve_issue_9();
     let r = server.call(
         "github_get_issue",
         json!({"owner": "octo", "repo": "hello", "issue_number": 9, "comments": 100}),
@@ -727,20 +723,7 @@ fn big_answers_come_in_parts_within_the_budget() {
     assert_eq!(out["untrusted_content"]["marked"], json!(shown));
     let from = out["next_comments_from"].as_u64().unwrap();
     assert_eq!(from, shown + 1);
-    proxy.inject(
-        "/repos/octo/hello/issues/9/comments",
-        200,
-        &json_type,
-        &comments,
-        1,
-    );
-    proxy.inject(
-        "/repos/octo/hello/issues/9",
-        200,
-        &json_type,
-        &issue.to_string(),
-        1,
-    );
+    serve_issue_9();
     let r = server.call(
         "github_get_issue",
         json!({"owner": "octo", "repo": "hello", "issue_number": 9, "comments": 100,

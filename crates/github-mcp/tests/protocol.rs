@@ -302,6 +302,20 @@ fn serve_private_readme(proxy: &RecordingProxy) {
     );
 }
 
+/// `write` was refused by the session's flow, naming the private repository read and the
+/// public one the outsider's issue came from.
+fn assert_refused_by_the_flow(write: &Value) {
+    let text = result_text(write);
+    assert_eq!(write["isError"], json!(true), "{text}");
+    for named in [
+        "flow.cross_resource_writes",
+        "github:octo/secret",
+        "github:octo/site",
+    ] {
+        assert!(text.contains(named), "`{named}` in {text}");
+    }
+}
+
 fn read_issue() -> Value {
     json!({"op": "call", "name": "github_get_issue", "arguments": {"owner": "octo", "repo": "site", "issue_number": 1}})
 }
@@ -409,15 +423,7 @@ fn the_toxic_flow_is_refused_and_its_halves_are_not() {
         let journal = sandbox.journal();
         let outcome = journal.last().unwrap();
         if *refused {
-            let text = result_text(write);
-            assert_eq!(write["isError"], json!(true), "{case}: {text}");
-            for named in [
-                "flow.cross_resource_writes",
-                "github:octo/secret",
-                "github:octo/site",
-            ] {
-                assert!(text.contains(named), "{case}: `{named}` in {text}");
-            }
+            assert_refused_by_the_flow(write);
             assert!(
                 posts.is_empty(),
                 "{case}: nothing reaches GitHub: {posts:?}"
@@ -510,16 +516,7 @@ fn a_write_on_another_server_of_the_session_is_judged_by_the_github_reads() {
         json!([{"op": "call", "name": "confluence_create_page", "arguments": {
             "space_key": "ENG", "title": "Roadmap", "body": "The secret roadmap"}}]),
     );
-    let write = &lines[1]["result"];
-    let text = result_text(write);
-    assert_eq!(write["isError"], json!(true), "{text}");
-    for named in [
-        "flow.cross_resource_writes",
-        "github:octo/secret",
-        "github:octo/site",
-    ] {
-        assert!(text.contains(named), "`{named}` in {text}");
-    }
+    assert_refused_by_the_flow(&lines[1]["result"]);
     assert!(
         confluence.requests_to("POST", "/wiki/").is_empty(),
         "nothing reaches Confluence"
