@@ -14,6 +14,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
+use sha2::Digest;
 
 const CLI: &str = env!("CARGO_BIN_EXE_claude-enterprise");
 const SESSION: &str = "3f2b8c1e-5d4a-4b6f-9e1d-2a7c8b9d0e1f";
@@ -222,15 +223,69 @@ fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
     let prompt = payload("UserPromptSubmit", cwd, json!({"prompt": "hello"})).to_string();
     let not_a_dir = sandbox.path("config.toml");
     let cases = vec![
-        case("no event", vec!["hook"], String::new(), "no event given", false),
-        case("unknown event", vec!["hook", "BeforeLunch"], prompt.clone(), "unknown event `BeforeLunch`", false),
-        case("an option for an event", vec!["hook", "--frobnicate"], prompt.clone(), "unknown event `--frobnicate`", false),
-        case("extra arguments", vec!["hook", "UserPromptSubmit", "--extra", "x"], prompt.clone(), "ignoring unexpected arguments", false),
-        case("help", vec!["hook", "--help"], String::new(), "usage: claude-enterprise hook EVENT", false),
-        case("clap error around hook", vec!["--frobnicate", "hook", "PreToolUse"], String::new(), "claude-enterprise hook:", false),
-        case("empty payload", vec!["hook", "UserPromptSubmit"], String::new(), "not JSON", false),
-        case("not JSON", vec!["hook", "UserPromptSubmit"], "{\"prompt\": ".into(), "not JSON", false),
-        case("not an object", vec!["hook", "PreToolUse"], "[1, 2]".into(), "not a JSON object", false),
+        case(
+            "no event",
+            vec!["hook"],
+            String::new(),
+            "no event given",
+            false,
+        ),
+        case(
+            "unknown event",
+            vec!["hook", "BeforeLunch"],
+            prompt.clone(),
+            "unknown event `BeforeLunch`",
+            false,
+        ),
+        case(
+            "an option for an event",
+            vec!["hook", "--frobnicate"],
+            prompt.clone(),
+            "unknown event `--frobnicate`",
+            false,
+        ),
+        case(
+            "extra arguments",
+            vec!["hook", "UserPromptSubmit", "--extra", "x"],
+            prompt.clone(),
+            "ignoring unexpected arguments",
+            false,
+        ),
+        case(
+            "help",
+            vec!["hook", "--help"],
+            String::new(),
+            "usage: claude-enterprise hook EVENT",
+            false,
+        ),
+        case(
+            "clap error around hook",
+            vec!["--frobnicate", "hook", "PreToolUse"],
+            String::new(),
+            "claude-enterprise hook:",
+            false,
+        ),
+        case(
+            "empty payload",
+            vec!["hook", "UserPromptSubmit"],
+            String::new(),
+            "not JSON",
+            false,
+        ),
+        case(
+            "not JSON",
+            vec!["hook", "UserPromptSubmit"],
+            "{\"prompt\": ".into(),
+            "not JSON",
+            false,
+        ),
+        case(
+            "not an object",
+            vec!["hook", "PreToolUse"],
+            "[1, 2]".into(),
+            "not a JSON object",
+            false,
+        ),
         case(
             "another event's payload",
             vec!["hook", "PreToolUse"],
@@ -246,13 +301,6 @@ fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
             false,
         ),
         case(
-            "a session id that is not a file name",
-            vec!["hook", "UserPromptSubmit"],
-            json!({"session_id": "../../etc/x", "hook_event_name": "UserPromptSubmit", "prompt": "p"}).to_string(),
-            "no state file for session",
-            false,
-        ),
-        case(
             "no tool name",
             vec!["hook", "PreToolUse"],
             payload("PreToolUse", cwd, json!({"tool_input": {}})).to_string(),
@@ -262,11 +310,22 @@ fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
         case(
             "a Bash payload without a command",
             vec!["hook", "PreToolUse"],
-            payload("PreToolUse", cwd, json!({"tool_name": "Bash", "tool_input": {}})).to_string(),
+            payload(
+                "PreToolUse",
+                cwd,
+                json!({"tool_name": "Bash", "tool_input": {}}),
+            )
+            .to_string(),
             "no tool_input.command",
             false,
         ),
-        case("a deny", vec!["hook", "PreToolUse"], bash(cwd, "git push origin main").to_string(), "", true),
+        case(
+            "a deny",
+            vec!["hook", "PreToolUse"],
+            bash(cwd, "git push origin main").to_string(),
+            "",
+            true,
+        ),
         case(
             "a deny, event name in other case",
             vec!["hook", "pretooluse"],
@@ -274,11 +333,22 @@ fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
             "",
             true,
         ),
-        case("an allowed push", vec!["hook", "PreToolUse"], bash(cwd, "git push -u origin claude/x").to_string(), "", false),
+        case(
+            "an allowed push",
+            vec!["hook", "PreToolUse"],
+            bash(cwd, "git push -u origin claude/x").to_string(),
+            "",
+            false,
+        ),
         case(
             "another tool",
             vec!["hook", "PreToolUse"],
-            payload("PreToolUse", cwd, json!({"tool_name": "Edit", "tool_input": {"file_path": "a"}})).to_string(),
+            payload(
+                "PreToolUse",
+                cwd,
+                json!({"tool_name": "Edit", "tool_input": {"file_path": "a"}}),
+            )
+            .to_string(),
             "",
             false,
         ),
@@ -291,15 +361,33 @@ fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
         ),
         Case {
             removed: vec!["HOME", "XDG_STATE_HOME"],
-            ..case("no state directory", vec!["hook", "UserPromptSubmit"], prompt.clone(), "no state file for session", false)
+            ..case(
+                "no state directory",
+                vec!["hook", "UserPromptSubmit"],
+                prompt.clone(),
+                "no state file for session",
+                false,
+            )
         },
         Case {
             envs: vec![("XDG_STATE_HOME", not_a_dir.clone())],
-            ..case("a state directory that cannot be made", vec!["hook", "UserPromptSubmit"], prompt.clone(), "cannot create the session state directory", false)
+            ..case(
+                "a state directory that cannot be made",
+                vec!["hook", "UserPromptSubmit"],
+                prompt.clone(),
+                "cannot create the session state directory",
+                false,
+            )
         },
         Case {
             envs: vec![("CLAUDE_ENTERPRISE_CONFIG", sandbox.path("missing.toml"))],
-            ..case("a missing config file still denies by the defaults", vec!["hook", "PreToolUse"], bash(cwd, "git push -f origin claude/x").to_string(), "using the built-in defaults", true)
+            ..case(
+                "a missing config file still denies by the defaults",
+                vec!["hook", "PreToolUse"],
+                bash(cwd, "git push -f origin claude/x").to_string(),
+                "using the built-in defaults",
+                true,
+            )
         },
     ];
     for case in cases {
@@ -338,6 +426,31 @@ fn every_failure_exits_zero_with_a_message_and_only_a_deny_blocks() {
     let log = std::fs::read_to_string(sandbox.dir.path().join("state/claude-enterprise/hook.log"))
         .unwrap();
     assert!(log.contains("unknown event `BeforeLunch`"), "{log}");
+
+    // A session id that is not a file name names its state file by its SHA-256, inside the
+    // sessions directory, where the servers of that session look for it too.
+    let odd = "../../etc/x";
+    let run = sandbox.run(
+        &["hook", "UserPromptSubmit"],
+        &json!({"session_id": odd, "hook_event_name": "UserPromptSubmit", "prompt": "p"})
+            .to_string(),
+        &[],
+        &[],
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+    let sessions = sandbox.dir.path().join("state/claude-enterprise/sessions");
+    let expected = format!("sha256-{}.json", hex::encode(sha2::Sha256::digest(odd)));
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(sessions.join(&expected)).unwrap()).unwrap();
+    assert!(
+        state["prompt_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"),
+        "{state}"
+    );
+    assert!(!sandbox.dir.path().join("etc/x.json").exists());
+    assert!(!sandbox.dir.path().join("state/etc/x.json").exists());
 }
 
 #[test]
